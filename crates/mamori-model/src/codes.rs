@@ -1,0 +1,212 @@
+//! Closed vocabularies with stable codes.
+//!
+//! The code is what the database, the JSON API and the export format carry; it never changes
+//! once released. Labels live in the message catalogs under `"<catalog_prefix>.<code>"`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A code that is not one of an enum's known values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} code `{code}` (expected one of: {expected})")]
+pub struct UnknownCode {
+    pub kind: &'static str,
+    pub code: String,
+    pub expected: String,
+}
+
+macro_rules! code_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $prefix:literal, default = $default:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+                 serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $code)] $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )+ ];
+            /// Catalog key prefix of the labels.
+            pub const CATALOG_PREFIX: &'static str = $prefix;
+
+            /// The stable code.
+            pub fn code(self) -> &'static str {
+                match self { $( $name::$variant => $code, )+ }
+            }
+
+            /// The message-catalog key of this value's label.
+            pub fn label_key(self) -> String {
+                format!("{}.{}", $prefix, self.code())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self { $name::$default }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownCode;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $code => Ok($name::$variant), )+
+                    other => Err(UnknownCode {
+                        kind: $prefix,
+                        code: other.chars().take(64).collect(),
+                        expected: [$( $code ),+].join(", "),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+code_enum! {
+    /// What an asset is.
+    AssetKind, "asset_kind", default = Unknown {
+        Server = "server",
+        Pc = "pc",
+        NetworkDevice = "network_device",
+        VpnUtm = "vpn_utm",
+        WifiAp = "wifi_ap",
+        MedicalDevice = "medical_device",
+        Printer = "printer",
+        Nas = "nas",
+        Mobile = "mobile",
+        Iot = "iot",
+        Unknown = "unknown",
+    }
+}
+
+code_enum! {
+    /// How much the facility depends on an asset.
+    Criticality, "criticality", default = Medium {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+        Critical = "critical",
+    }
+}
+
+code_enum! {
+    /// What a network segment is for.
+    SegmentPurpose, "segment_purpose", default = Other {
+        ClinicalLan = "clinical_lan",
+        MedicalDevices = "medical_devices",
+        Servers = "servers",
+        StaffWifi = "staff_wifi",
+        PatientWifi = "patient_wifi",
+        EligibilityClosed = "eligibility_closed",
+        Maintenance = "maintenance",
+        Dmz = "dmz",
+        Management = "management",
+        Wan = "wan",
+        Other = "other",
+    }
+}
+
+code_enum! {
+    /// Kind of facility.
+    FacilityKind, "facility_kind", default = Clinic {
+        Clinic = "clinic",
+        Hospital = "hospital",
+        Pharmacy = "pharmacy",
+    }
+}
+
+code_enum! {
+    /// Privilege of an account.
+    AccountPrivilege, "privilege", default = User {
+        Admin = "admin",
+        User = "user",
+        Service = "service",
+    }
+}
+
+code_enum! {
+    /// Kind of vendor.
+    VendorKind, "vendor_kind", default = Other {
+        Emr = "emr",
+        Network = "network",
+        MedicalDevice = "medical_device",
+        Other = "other",
+    }
+}
+
+code_enum! {
+    /// Kind of external connection.
+    ConnectionKind, "connection_kind", default = Other {
+        Internet = "internet",
+        VendorRemote = "vendor_remote",
+        ClosedNetwork = "closed_network",
+        Cloud = "cloud",
+        Other = "other",
+    }
+}
+
+code_enum! {
+    /// How an external connection authenticates.
+    Authentication, "authentication", default = Unknown {
+        None = "none",
+        Password = "password",
+        Mfa = "mfa",
+        Certificate = "certificate",
+        Unknown = "unknown",
+    }
+}
+
+code_enum! {
+    /// Role of a mamori user.
+    Role, "role", default = Viewer {
+        Admin = "admin",
+        Manager = "manager",
+        Viewer = "viewer",
+        Vendor = "vendor",
+    }
+}
+
+impl Role {
+    /// May change the inventory (assets, segments …).
+    pub fn can_edit(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+
+    /// May manage users and see the audit log.
+    pub fn can_administer(self) -> bool {
+        matches!(self, Role::Admin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for k in AssetKind::ALL {
+            assert_eq!(k.code().parse::<AssetKind>().ok(), Some(*k));
+            let json = serde_json::to_string(k).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", k.code()));
+        }
+        let err = "router".parse::<AssetKind>().err();
+        assert!(err.is_some_and(|e| e.expected.contains("vpn_utm")));
+    }
+
+    #[test]
+    fn only_admin_and_manager_edit() {
+        assert!(Role::Admin.can_edit() && Role::Manager.can_edit());
+        assert!(!Role::Viewer.can_edit() && !Role::Vendor.can_edit());
+        assert!(Role::Admin.can_administer() && !Role::Manager.can_administer());
+    }
+}

@@ -1,0 +1,522 @@
+//! Assets: the inventory's core table with its interfaces and software.
+
+use std::collections::{BTreeMap, HashMap};
+
+use mamori_model::{Asset, AssetData, AssetKind, Detail, Id, Interface, Software};
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::util::{b2i, get_bool, get_code, get_opt_bool, like_pattern, now, placeholders};
+use crate::{Result, Store, StoreError, WriteTx};
+
+/// Sort orders of the asset list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AssetSort {
+    #[default]
+    Name,
+    Kind,
+    Ip,
+    Os,
+    Location,
+    Department,
+    Updated,
+    LastSeen,
+}
+
+impl AssetSort {
+    pub const ALL: [AssetSort; 8] = [
+        AssetSort::Name,
+        AssetSort::Kind,
+        AssetSort::Ip,
+        AssetSort::Os,
+        AssetSort::Location,
+        AssetSort::Department,
+        AssetSort::Updated,
+        AssetSort::LastSeen,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AssetSort::Name => "name",
+            AssetSort::Kind => "kind",
+            AssetSort::Ip => "ip",
+            AssetSort::Os => "os",
+            AssetSort::Location => "location",
+            AssetSort::Department => "department",
+            AssetSort::Updated => "updated",
+            AssetSort::LastSeen => "last_seen",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AssetSort> {
+        AssetSort::ALL.into_iter().find(|v| v.code() == s)
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            AssetSort::Name => "name",
+            AssetSort::Kind => "kind",
+            AssetSort::Ip => "sort_ip",
+            AssetSort::Os => "os",
+            AssetSort::Location => "location",
+            AssetSort::Department => "department",
+            AssetSort::Updated => "updated_at",
+            AssetSort::LastSeen => "last_seen",
+        }
+    }
+}
+
+/// A search over the asset list.
+#[derive(Debug, Clone, Default)]
+pub struct AssetQuery {
+    /// Free text, matched case-insensitively against names, addresses, makers, OS, places.
+    pub q: Option<String>,
+    pub kind: Option<AssetKind>,
+    pub segment_id: Option<Id>,
+    /// Only assets covered by a contract of this vendor (the vendor role's view).
+    pub vendor_scope: Option<Id>,
+    pub sort: AssetSort,
+    pub descending: bool,
+    /// 0 means no limit.
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of results and the total count matching the query.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Page<T> {
+    pub total: i64,
+    pub items: Vec<T>,
+}
+
+const ASSET_COLUMNS: &str = "id, name, kind, vendor, product, model, os, os_version, serial, \
+    location, department, owner, criticality, internet_facing, endpoint_protection, last_seen, \
+    notes, attributes, created_at, updated_at";
+
+/// Lower-cased text the free-text search runs over.
+fn search_text(a: &AssetData) -> String {
+    let mut parts: Vec<&str> = vec![&a.name];
+    for f in [
+        &a.vendor,
+        &a.product,
+        &a.model,
+        &a.os,
+        &a.os_version,
+        &a.serial,
+        &a.location,
+        &a.department,
+        &a.owner,
+        &a.notes,
+    ] {
+        if let Some(v) = f {
+            parts.push(v);
+        }
+    }
+    for i in &a.interfaces {
+        parts.extend(i.ip.as_deref());
+        parts.extend(i.mac.as_deref());
+        parts.extend(i.name.as_deref());
+    }
+    for s in &a.software {
+        parts.push(&s.name);
+    }
+    parts.extend(a.attributes.values().map(String::as_str));
+    parts.join("\u{1f}").to_lowercase()
+}
+
+/// A key that sorts IPv4 addresses numerically as text; others sort after them.
+fn sort_ip(a: &AssetData) -> String {
+    match a.primary_ip().and_then(|ip| ip.parse::<std::net::IpAddr>().ok()) {
+        Some(std::net::IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            format!("4{:03}{:03}{:03}{:03}", o[0], o[1], o[2], o[3])
+        }
+        Some(std::net::IpAddr::V6(v6)) => format!("6{:032x}", u128::from(v6)),
+        None => "9".to_owned(),
+    }
+}
+
+fn normalised(data: &AssetData) -> AssetData {
+    let mut d = data.clone();
+    d.name = d.name.trim().to_owned();
+    for i in &mut d.interfaces {
+        if let Some(mac) = &i.mac {
+            i.mac = mamori_model::normalize_mac(mac).or(i.mac.take());
+        }
+    }
+    d
+}
+
+fn row_to_asset(r: &AnyRow) -> Result<Asset> {
+    let attributes: String = r.try_get("attributes")?;
+    let attributes: BTreeMap<String, String> = serde_json::from_str(&attributes)
+        .map_err(|e| StoreError::Decode(format!("attributes: {e}")))?;
+    Ok(Asset {
+        id: r.try_get("id")?,
+        data: AssetData {
+            name: r.try_get("name")?,
+            kind: get_code(r, "kind")?,
+            vendor: r.try_get("vendor")?,
+            product: r.try_get("product")?,
+            model: r.try_get("model")?,
+            os: r.try_get("os")?,
+            os_version: r.try_get("os_version")?,
+            serial: r.try_get("serial")?,
+            location: r.try_get("location")?,
+            department: r.try_get("department")?,
+            owner: r.try_get("owner")?,
+            criticality: get_code(r, "criticality")?,
+            internet_facing: get_bool(r, "internet_facing")?,
+            endpoint_protection: get_opt_bool(r, "endpoint_protection")?,
+            last_seen: r.try_get("last_seen")?,
+            notes: r.try_get("notes")?,
+            attributes,
+            interfaces: Vec::new(),
+            software: Vec::new(),
+        },
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// Writes the asset row and replaces its interfaces and software.
+pub(crate) async fn write_asset(
+    tx: &mut WriteTx<'_>,
+    id: Option<Id>,
+    data: &AssetData,
+    created_at: &str,
+    updated_at: &str,
+) -> Result<Id> {
+    let attributes = serde_json::to_string(&data.attributes)
+        .map_err(|e| StoreError::Format(e.to_string()))?;
+    let values = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                  $18, $19, $20, $21";
+    let sql = match id {
+        Some(_) => format!(
+            "INSERT INTO assets (name, kind, vendor, product, model, os, os_version, serial, \
+             location, department, owner, criticality, internet_facing, endpoint_protection, \
+             last_seen, notes, attributes, created_at, updated_at, search, sort_ip, id) \
+             VALUES ({values}, $22) \
+             ON CONFLICT (id) DO UPDATE SET name = $1, kind = $2, vendor = $3, product = $4, \
+             model = $5, os = $6, os_version = $7, serial = $8, location = $9, department = $10, \
+             owner = $11, criticality = $12, internet_facing = $13, endpoint_protection = $14, \
+             last_seen = $15, notes = $16, attributes = $17, updated_at = $19, search = $20, \
+             sort_ip = $21 RETURNING id"
+        ),
+        None => format!(
+            "INSERT INTO assets (name, kind, vendor, product, model, os, os_version, serial, \
+             location, department, owner, criticality, internet_facing, endpoint_protection, \
+             last_seen, notes, attributes, created_at, updated_at, search, sort_ip) \
+             VALUES ({values}) RETURNING id"
+        ),
+    };
+    let mut q = sqlx::query(&sql)
+        .bind(data.name.clone())
+        .bind(data.kind.code())
+        .bind(data.vendor.clone())
+        .bind(data.product.clone())
+        .bind(data.model.clone())
+        .bind(data.os.clone())
+        .bind(data.os_version.clone())
+        .bind(data.serial.clone())
+        .bind(data.location.clone())
+        .bind(data.department.clone())
+        .bind(data.owner.clone())
+        .bind(data.criticality.code())
+        .bind(b2i(data.internet_facing))
+        .bind(data.endpoint_protection.map(b2i))
+        .bind(data.last_seen.clone())
+        .bind(data.notes.clone())
+        .bind(attributes)
+        .bind(created_at.to_owned())
+        .bind(updated_at.to_owned())
+        .bind(search_text(data))
+        .bind(sort_ip(data));
+    if let Some(id) = id {
+        q = q.bind(id);
+    }
+    let id: Id = q.fetch_one(&mut *tx.tx).await?.try_get(0)?;
+
+    sqlx::query("DELETE FROM interfaces WHERE asset_id = $1").bind(id).execute(&mut *tx.tx).await?;
+    sqlx::query("DELETE FROM software WHERE asset_id = $1").bind(id).execute(&mut *tx.tx).await?;
+    for (pos, i) in (0_i64..).zip(&data.interfaces) {
+        sqlx::query(
+            "INSERT INTO interfaces (asset_id, pos, name, ip, mac, segment_id) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(pos)
+        .bind(i.name.clone())
+        .bind(i.ip.clone())
+        .bind(i.mac.clone())
+        .bind(i.segment_id)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                StoreError::Missing { entity: "segment", id: format!("{:?}", i.segment_id) }
+            }
+            _ => StoreError::Db(e),
+        })?;
+    }
+    for (pos, s) in (0_i64..).zip(&data.software) {
+        sqlx::query(
+            "INSERT INTO software (asset_id, pos, name, vendor, version, cpe) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(pos)
+        .bind(s.name.clone())
+        .bind(s.vendor.clone())
+        .bind(s.version.clone())
+        .bind(s.cpe.clone())
+        .execute(&mut *tx.tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Field-by-field differences between two versions, for the audit log.
+fn diff(old: &AssetData, new: &AssetData) -> Detail {
+    let (Ok(Value::Object(o)), Ok(Value::Object(n))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return Detail::new();
+    };
+    let mut changes = Detail::new();
+    for (k, nv) in &n {
+        let ov = o.get(k).unwrap_or(&Value::Null);
+        if ov != nv {
+            changes.insert(k.clone(), Value::Array(vec![ov.clone(), nv.clone()]));
+        }
+    }
+    changes
+}
+
+fn summary(a: &AssetData) -> Detail {
+    let mut d = Detail::new();
+    d.insert("name".into(), Value::String(a.name.clone()));
+    d.insert("kind".into(), Value::String(a.kind.code().into()));
+    if let Some(ip) = a.primary_ip() {
+        d.insert("ip".into(), Value::String(ip.into()));
+    }
+    d
+}
+
+impl Store {
+    /// Searches the inventory.
+    pub async fn list_assets(&self, q: &AssetQuery) -> Result<Page<Asset>> {
+        let mut wh = String::from(" WHERE 1 = 1");
+        let mut n = 0;
+        let text = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+        if text.is_some() {
+            n += 1;
+            wh.push_str(&format!(" AND search LIKE ${n} ESCAPE '\\'"));
+        }
+        if q.kind.is_some() {
+            n += 1;
+            wh.push_str(&format!(" AND kind = ${n}"));
+        }
+        if q.segment_id.is_some() {
+            n += 1;
+            wh.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM interfaces i WHERE i.asset_id = assets.id \
+                 AND i.segment_id = ${n})"
+            ));
+        }
+        if q.vendor_scope.is_some() {
+            n += 1;
+            wh.push_str(&format!(
+                " AND id IN (SELECT ca.asset_id FROM contract_assets ca \
+                 JOIN contracts c ON c.id = ca.contract_id WHERE c.vendor_id = ${n})"
+            ));
+        }
+        macro_rules! bind_filters {
+            ($query:expr) => {{
+                let mut qq = $query;
+                if let Some(t) = &text {
+                    qq = qq.bind(like_pattern(t));
+                }
+                if let Some(k) = q.kind {
+                    qq = qq.bind(k.code());
+                }
+                if let Some(s) = q.segment_id {
+                    qq = qq.bind(s);
+                }
+                if let Some(v) = q.vendor_scope {
+                    qq = qq.bind(v);
+                }
+                qq
+            }};
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM assets{wh}");
+        let total: i64 = bind_filters!(sqlx::query_scalar::<_, i64>(&count_sql))
+            .fetch_one(self.pool())
+            .await?;
+
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        // NULLs last whatever the direction, then by id for a stable order.
+        let col = q.sort.column();
+        let mut sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets{wh} ORDER BY CASE WHEN {col} IS NULL THEN 1 ELSE 0 END, \
+             {col} {dir}, id {dir}"
+        );
+        if q.limit > 0 {
+            sql.push_str(&format!(" LIMIT {} OFFSET {}", q.limit, q.offset.max(0)));
+        }
+        let rows = bind_filters!(sqlx::query(&sql)).fetch_all(self.pool()).await?;
+        let mut items = rows.iter().map(row_to_asset).collect::<Result<Vec<_>>>()?;
+        self.attach_details(&mut items).await?;
+        Ok(Page { total, items })
+    }
+
+    /// Loads interfaces and software for a set of assets, in chunks.
+    async fn attach_details(&self, assets: &mut [Asset]) -> Result<()> {
+        let mut index: HashMap<Id, usize> = HashMap::with_capacity(assets.len());
+        for (i, a) in assets.iter().enumerate() {
+            index.insert(a.id, i);
+        }
+        let ids: Vec<Id> = assets.iter().map(|a| a.id).collect();
+        for chunk in ids.chunks(500) {
+            let ph = placeholders(1, chunk.len());
+            let sql = format!(
+                "SELECT asset_id, name, ip, mac, segment_id FROM interfaces \
+                 WHERE asset_id IN ({ph}) ORDER BY asset_id, pos"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let aid: Id = r.try_get(0)?;
+                if let Some(a) = index.get(&aid).and_then(|i| assets.get_mut(*i)) {
+                    a.data.interfaces.push(Interface {
+                        name: r.try_get(1)?,
+                        ip: r.try_get(2)?,
+                        mac: r.try_get(3)?,
+                        segment_id: r.try_get(4)?,
+                    });
+                }
+            }
+            let sql = format!(
+                "SELECT asset_id, name, vendor, version, cpe FROM software \
+                 WHERE asset_id IN ({ph}) ORDER BY asset_id, pos"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let aid: Id = r.try_get(0)?;
+                if let Some(a) = index.get(&aid).and_then(|i| assets.get_mut(*i)) {
+                    a.data.software.push(Software {
+                        name: r.try_get(1)?,
+                        vendor: r.try_get(2)?,
+                        version: r.try_get(3)?,
+                        cpe: r.try_get(4)?,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One asset; with `vendor_scope`, only if that vendor's contracts cover it.
+    pub async fn get_asset(&self, id: Id, vendor_scope: Option<Id>) -> Result<Asset> {
+        let mut sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1");
+        if vendor_scope.is_some() {
+            sql.push_str(
+                " AND id IN (SELECT ca.asset_id FROM contract_assets ca \
+                 JOIN contracts c ON c.id = ca.contract_id WHERE c.vendor_id = $2)",
+            );
+        }
+        let mut q = sqlx::query(&sql).bind(id);
+        if let Some(v) = vendor_scope {
+            q = q.bind(v);
+        }
+        let row = q
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::Missing { entity: "asset", id: id.to_string() })?;
+        let mut a = vec![row_to_asset(&row)?];
+        self.attach_details(&mut a).await?;
+        a.pop().ok_or_else(|| StoreError::Missing { entity: "asset", id: id.to_string() })
+    }
+
+    /// Adds an asset.
+    pub async fn create_asset(&self, actor: &str, data: &AssetData) -> Result<Asset> {
+        data.validate()?;
+        let data = normalised(data);
+        let mut tx = self.write_tx().await?;
+        let ts = now();
+        let id = write_asset(&mut tx, None, &data, &ts, &ts).await?;
+        tx.audit(actor, "asset.create", "asset", Some(id), summary(&data)).await?;
+        tx.commit().await?;
+        self.get_asset(id, None).await
+    }
+
+    /// Replaces an asset's data; the audit entry records each changed field.
+    pub async fn update_asset(&self, actor: &str, id: Id, data: &AssetData) -> Result<Asset> {
+        data.validate()?;
+        let data = normalised(data);
+        let old = self.get_asset(id, None).await?;
+        let changes = diff(&old.data, &data);
+        if changes.is_empty() {
+            return Ok(old);
+        }
+        let mut tx = self.write_tx().await?;
+        // Re-read inside the transaction: a concurrent delete must not resurrect the row.
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM assets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::Missing { entity: "asset", id: id.to_string() });
+        }
+        write_asset(&mut tx, Some(id), &data, &old.created_at, &now()).await?;
+        let mut detail = summary(&data);
+        detail.insert("changes".into(), Value::Object(changes));
+        tx.audit(actor, "asset.update", "asset", Some(id), detail).await?;
+        tx.commit().await?;
+        self.get_asset(id, None).await
+    }
+
+    /// Removes an asset (its interfaces and software go with it).
+    pub async fn delete_asset(&self, actor: &str, id: Id) -> Result<()> {
+        let old = self.get_asset(id, None).await?;
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("DELETE FROM assets WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Missing { entity: "asset", id: id.to_string() });
+        }
+        tx.audit(actor, "asset.delete", "asset", Some(id), summary(&old.data)).await?;
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_sort_key_is_numeric() {
+        let mut a = AssetData::new("a", AssetKind::Pc);
+        a.interfaces.push(Interface { name: None, ip: Some("192.168.1.9".into()), mac: None, segment_id: None });
+        let mut b = a.clone();
+        if let Some(i) = b.interfaces.first_mut() {
+            i.ip = Some("192.168.1.10".into());
+        }
+        assert!(sort_ip(&a) < sort_ip(&b));
+        assert!(sort_ip(&b) < sort_ip(&AssetData::new("c", AssetKind::Pc)));
+    }
+
+    #[test]
+    fn like_is_escaped() {
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+    }
+}
