@@ -412,3 +412,54 @@ mod tests {
         );
     }
 }
+
+impl StoreError {
+    /// The message a user reads, from the catalogs. Technical detail stays in English.
+    pub fn localized(&self, lang: mamori_i18n::Lang) -> String {
+        use mamori_i18n::{t, tf};
+        match self {
+            StoreError::NotFound { location } => {
+                tf(lang, "error.db_not_found", &[("location", location)])
+            }
+            StoreError::NotSqlite { location } => {
+                tf(lang, "error.not_sqlite", &[("location", location)])
+            }
+            StoreError::Foreign { location } => tf(lang, "error.foreign", &[("location", location)]),
+            StoreError::Uninitialised { location } => {
+                tf(lang, "error.uninitialised", &[("location", location)])
+            }
+            StoreError::Corrupt { location, detail } => {
+                tf(lang, "error.corrupt", &[("location", location), ("detail", detail)])
+            }
+            StoreError::TooNew { found, supported } => {
+                tf(lang, "error.too_new", &[("found", found), ("supported", supported)])
+            }
+            StoreError::MigrationChanged { version } => {
+                tf(lang, "error.migration_changed", &[("version", version)])
+            }
+            StoreError::Open { location, source } => {
+                tf(lang, "error.open", &[("location", location), ("detail", source)])
+            }
+            StoreError::Missing { entity, id } => tf(
+                lang,
+                "error.missing",
+                &[("entity", &t(lang, &format!("entity.{entity}"))), ("id", id)],
+            ),
+            StoreError::Invalid(v) => tf(
+                lang,
+                "error.invalid",
+                &[
+                    ("field", &t(lang, &format!("field.{}", v.field))),
+                    ("reason", &t(lang, &format!("reason.{}", v.reason))),
+                ],
+            ),
+            StoreError::Conflict(what) => tf(lang, "error.conflict", &[("what", what)]),
+            StoreError::NotEmpty(what) => tf(lang, "error.not_empty", &[("what", what)]),
+            StoreError::Format(detail) => tf(lang, "error.format", &[("detail", detail)]),
+            StoreError::Decode(detail) | StoreError::Hash(detail) => {
+                tf(lang, "error.internal", &[("detail", detail)])
+            }
+            StoreError::Db(e) => tf(lang, "error.database", &[("detail", e)]),
+        }
+    }
+}

@@ -1,1 +1,11 @@
-fn main() {}
+//! `mamori`: the command line. Argument parsing and wiring only; the work happens in the
+//! library crates.
+
+mod cli;
+mod output;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}
