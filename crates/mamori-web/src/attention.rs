@@ -48,8 +48,9 @@ pub struct Attention {
 #[derive(Debug, Deserialize)]
 struct EosEntry {
     name: String,
+    /// Every one of these must appear in the lower-cased OS text.
     #[serde(rename = "match")]
-    pattern: String,
+    pattern: Vec<String>,
     #[serde(default)]
     exclude: Vec<String>,
     until: String,
@@ -79,7 +80,7 @@ fn eos_for(asset: &Asset) -> Option<&'static EosEntry> {
     .to_lowercase();
     eos_table()
         .iter()
-        .find(|e| text.contains(&e.pattern) && !e.exclude.iter().any(|x| text.contains(x.as_str())))
+        .find(|e| e.pattern.iter().all(|p| text.contains(p.as_str())) && !e.exclude.iter().any(|x| text.contains(x.as_str())))
 }
 
 fn subject(a: &Asset) -> String {
@@ -227,6 +228,18 @@ pub fn scan(
     out
 }
 
+/// Items of the same kind and severity together, in the order of `items` (already sorted).
+pub fn grouped(items: &[Attention]) -> Vec<Vec<&Attention>> {
+    let mut groups: Vec<Vec<&Attention>> = Vec::new();
+    for a in items {
+        match groups.iter_mut().find(|g| g.first().is_some_and(|f| f.kind == a.kind && f.severity == a.severity)) {
+            Some(g) => g.push(a),
+            None => groups.push(vec![a]),
+        }
+    }
+    groups
+}
+
 fn add_days(date: &str, days: i64) -> String {
     date.parse::<jiff::civil::Date>()
         .ok()
@@ -262,6 +275,12 @@ mod tests {
         assert!(found.iter().any(|a| a.kind == "eos" && a.severity == Severity::High));
         let found = scan("2026-11-25", &[asset(1, "DR", AssetKind::MedicalDevice, "Windows 10 IoT Enterprise LTSC 2021")], &[], &[]);
         assert!(!found.iter().any(|a| a.kind == "eos"), "LTSC has its own lifecycle");
+        let found = scan("2026-11-25", &[asset(1, "DR", AssetKind::MedicalDevice, "Windows 10 IoT Enterprise 2016 LTSB")], &[], &[]);
+        assert!(found.iter().any(|a| a.fact.as_deref() == Some("Windows 10 Enterprise 2016 LTSB — 2026-10-13")), "{found:?}");
+        let found = scan("2026-11-25", &[asset(1, "PC", AssetKind::Pc, "Windows 11 Pro 23H2")], &[], &[]);
+        assert!(found.iter().any(|a| a.kind == "eos"), "{found:?}");
+        let found = scan("2026-11-25", &[asset(1, "PC", AssetKind::Pc, "Windows 11 Pro 24H2")], &[], &[]);
+        assert!(!found.iter().any(|a| a.kind.starts_with("eos")), "{found:?}");
         let found = scan("2026-11-25", &[asset(1, "電子カルテ", AssetKind::Server, "Windows Server 2016")], &[], &[]);
         assert!(found.iter().any(|a| a.kind == "eos_soon"), "{found:?}");
         assert!(found.iter().any(|a| a.kind == "protection_unknown"));

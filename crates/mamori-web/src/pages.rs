@@ -115,18 +115,26 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
                     p.muted { (ctx.t("dashboard.nothing")) }
                 } @else {
                     ul.attention {
-                        @for a in &items {
-                            li class={ "sev-" (a.severity.code()) } {
-                                (badge(a.severity.code(), ctx.t(&format!("severity.{}", a.severity.code()))))
+                        @for group in attention::grouped(&items) {
+                            @if let Some(first) = group.first() {
+                            li class={ "sev-" (first.severity.code()) } {
+                                (badge(first.severity.code(), ctx.t(&format!("severity.{}", first.severity.code()))))
                                 div {
-                                    strong { (ctx.t(&format!("attention.{}.title", a.kind))) }
-                                    " — "
-                                    @if let Some(id) = a.asset_id {
-                                        a href={ "/assets/" (id) } { (a.subject) }
-                                    } @else { (a.subject) }
-                                    @if let Some(f) = &a.fact { span.muted { " (" (f) ")" } }
-                                    p.advice { (ctx.t(&format!("attention.{}.advice", a.kind))) }
+                                    strong { (ctx.t(&format!("attention.{}.title", first.kind))) }
+                                    @if group.len() > 1 { " " span.muted { (mamori_i18n::tf(ctx.lang, "dashboard.n_items", &[("n", &group.len())])) } }
+                                    ul.subjects {
+                                        @for a in group.iter() {
+                                            li {
+                                                @if let Some(id) = a.asset_id {
+                                                    a href={ "/assets/" (id) } { (a.subject) }
+                                                } @else { (a.subject) }
+                                                @if let Some(f) = &a.fact { span.muted { " (" (f) ")" } }
+                                            }
+                                        }
+                                    }
+                                    p.advice { (ctx.t(&format!("attention.{}.advice", first.kind))) }
                                 }
+                            }
                             }
                         }
                     }
@@ -649,7 +657,7 @@ async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Aud
                                 @if e.entity == "asset" { " " a href={ "/assets/" (id) } { "#" (id) } } @else { " #" (id) }
                             }
                         }
-                        td.detail { code { (e.detail) } }
+                        td.detail { (audit_detail(&ctx, &e.detail)) }
                     }
                 }
             }
@@ -660,6 +668,43 @@ async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Aud
         }
     };
     layout(&ctx, &name, ctx.t("audit.title"), body)
+}
+
+/// An audit entry's detail for people: changed fields as "field: old → new", other facts as
+/// "key: value". Field names come from the catalog when they are asset fields.
+fn audit_detail(ctx: &Ctx, detail: &str) -> Markup {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(detail) else {
+        return html! { code { (detail) } };
+    };
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "—".to_owned(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let label = |k: &str| {
+        let key = format!("field.{k}");
+        if mamori_i18n::has(&key) { ctx.t(&key).to_owned() } else { k.to_owned() }
+    };
+    html! {
+        ul.changes {
+            @for (k, v) in &map {
+                @if k == "changes" {
+                    @if let serde_json::Value::Object(changes) = v {
+                        @for (field, pair) in changes {
+                            li {
+                                strong { (label(field)) } ": "
+                                span.old { (pair.get(0).map(show).unwrap_or_default()) }
+                                " → "
+                                span.new { (pair.get(1).map(show).unwrap_or_default()) }
+                            }
+                        }
+                    }
+                } @else {
+                    li { span.muted { (label(k)) ": " } (show(v)) }
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

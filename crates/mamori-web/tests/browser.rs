@@ -1,0 +1,215 @@
+//! The web UI in real headless Chromium (through ChromeDriver), on every backend: log in, see the
+//! dashboard, search assets, edit one, find the change in the audit log, a forged CSRF token is
+//! refused, a viewer cannot edit, the language switch works. Screenshots of every page land in
+//! `target/screenshots/` for a person to look at.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{PASSWORD, start};
+use fantoccini::{Client, ClientBuilder, Locator};
+use mamori_store::testing::{TempDir, fresh_databases};
+use mamori_web::Config;
+
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find(var: &str, default: &str) -> Option<String> {
+    let path = std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned());
+    std::path::Path::new(&path).exists().then_some(path)
+}
+
+/// Starts ChromeDriver, or returns `None` (refused under `CI=true`) when Chromium is not installed.
+async fn driver() -> Option<(Driver, Client)> {
+    let (Some(chromedriver), Some(chromium)) = (
+        find("MAMORI_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"),
+        find("MAMORI_TEST_CHROMIUM", "/usr/bin/chromium"),
+    ) else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but chromium/chromedriver are not installed (scripts/test installs them)");
+        }
+        eprintln!("chromium or chromedriver missing: skipping browser tests");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let profile = TempDir::new().unwrap();
+    let driver = Driver { child, port, _profile: profile };
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+                "--window-size=1400,1000",
+                format!("--user-data-dir={}", driver._profile.0.display()),
+            ]
+        }
+    });
+    let caps = match caps {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!(),
+    };
+    for _ in 0..100 {
+        let mut b = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+        b.capabilities(caps.clone());
+        match b.connect(&format!("http://127.0.0.1:{}", driver.port)).await {
+            Ok(c) => return Some((driver, c)),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("chromedriver did not start");
+}
+
+fn shots_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+async fn login(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("input[name=username]")).await.unwrap().send_keys(user).await.unwrap();
+    c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("header.top")).await.unwrap();
+}
+
+async fn logout(c: &Client, base: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    c.find(Locator::Css("header .account button")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("body.login")).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_web_ui_works_in_chromium() {
+    let Some((_driver, c)) = driver().await else { return };
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let base = format!("http://{}", s.addr);
+
+        // Login page, then the dashboard.
+        c.goto(&format!("{base}/")).await.unwrap();
+        assert!(c.current_url().await.unwrap().path().starts_with("/login"), "{backend}: redirected to login");
+        shot(&c, &format!("{backend}-01-login")).await;
+        login(&c, &base, "manager").await;
+        assert_eq!(text(&c, "main h1").await, "ダッシュボード");
+        let dash = text(&c, "main").await;
+        assert!(dash.contains("共用されている管理者アカウント"), "{backend}: {dash}");
+        assert!(text(&c, "header .facility").await.contains("みなと内科クリニック"));
+        shot(&c, &format!("{backend}-02-dashboard")).await;
+
+        // Search the asset list.
+        c.goto(&format!("{base}/assets")).await.unwrap();
+        let all = c.find_all(Locator::Css("#asset-table tbody tr")).await.unwrap().len();
+        assert!(all >= 30, "{backend}: {all} rows");
+        shot(&c, &format!("{backend}-03-assets")).await;
+        c.find(Locator::Css("input[name=q]")).await.unwrap().send_keys("FortiGate 60F").await.unwrap();
+        c.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
+        for _ in 0..100 {
+            if c.current_url().await.unwrap().query().is_some_and(|q| q.contains("FortiGate")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let rows = c.find_all(Locator::Css("#asset-table tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 1, "{backend}: search narrows to the UTM");
+
+        // Open it and edit the firmware version.
+        c.find(Locator::Css("#asset-table tbody a")).await.unwrap().click().await.unwrap();
+        c.wait().for_element(Locator::Id("edit-asset")).await.unwrap();
+        shot(&c, &format!("{backend}-04-asset-detail")).await;
+        let detail_url = c.current_url().await.unwrap();
+        c.find(Locator::Id("edit-asset")).await.unwrap().click().await.unwrap();
+        let field = c.wait().for_element(Locator::Css("input[name=os_version]")).await.unwrap();
+        shot(&c, &format!("{backend}-05-asset-edit")).await;
+        field.clear().await.unwrap();
+        field.send_keys("7.2.11").await.unwrap();
+        c.find(Locator::Css("form.edit button.primary")).await.unwrap().click().await.unwrap();
+        c.wait().for_element(Locator::Id("edit-asset")).await.unwrap();
+        assert!(text(&c, "main").await.contains("7.2.11"), "{backend}: saved");
+
+        // The change is in the audit log, with who did it.
+        c.goto(&format!("{base}/audit")).await.unwrap();
+        let audit = text(&c, "#audit-table").await;
+        assert!(audit.contains("資産の更新") && audit.contains("7.2.11") && audit.contains("manager"), "{backend}: {audit}");
+        assert!(text(&c, "main .alert").await.contains("改ざんは検出されていません"));
+        shot(&c, &format!("{backend}-06-audit")).await;
+
+        // A forged CSRF token is refused and the asset is unchanged.
+        c.goto(&format!("{}/edit", detail_url.as_str())).await.unwrap();
+        c.wait().for_element(Locator::Css("input[name=os_version]")).await.unwrap();
+        c.execute(
+            "document.querySelector('form.edit input[name=csrf]').value = 'forged';\
+             document.querySelector('form.edit input[name=os_version]').value = '6.0.0';",
+            vec![],
+        )
+        .await
+        .unwrap();
+        c.find(Locator::Css("form.edit button.primary")).await.unwrap().click().await.unwrap();
+        let refused = text(&c, "p.alert.error").await;
+        assert!(refused.contains("不正なリクエスト"), "{backend}: {refused}");
+        shot(&c, &format!("{backend}-07-csrf-refused")).await;
+        let id: i64 = detail_url.path().rsplit('/').next().unwrap().parse().unwrap();
+        assert_eq!(s.store.get_asset(id, None).await.unwrap().data.os_version.as_deref(), Some("7.2.11"));
+
+        // English is one click away, and stays.
+        c.goto(&format!("{base}/")).await.unwrap();
+        c.find(Locator::Css("header a.lang")).await.unwrap().click().await.unwrap();
+        c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+        assert_eq!(text(&c, "main h1").await, "Dashboard");
+        shot(&c, &format!("{backend}-08-dashboard-en")).await;
+        c.find(Locator::Css("header a.lang")).await.unwrap().click().await.unwrap();
+        c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+        assert_eq!(text(&c, "main h1").await, "ダッシュボード");
+        logout(&c, &base).await;
+
+        // A viewer sees the asset but cannot edit it.
+        login(&c, &base, "viewer").await;
+        c.goto(detail_url.as_str()).await.unwrap();
+        c.wait().for_element(Locator::Css("dl.fields")).await.unwrap();
+        assert!(c.find(Locator::Id("edit-asset")).await.is_err(), "{backend}: no edit button for a viewer");
+        assert!(c.find(Locator::Css("nav.main a[href='/audit']")).await.is_err());
+        c.goto(&format!("{}/edit", detail_url.as_str())).await.unwrap();
+        assert!(text(&c, "p.alert.error").await.contains("権限がありません"));
+        logout(&c, &base).await;
+
+        // The administrator's users page.
+        login(&c, &base, "admin").await;
+        c.goto(&format!("{base}/users")).await.unwrap();
+        let users = text(&c, "#user-table").await;
+        assert!(users.contains("vendor") && users.contains("保守事業者"), "{backend}");
+        shot(&c, &format!("{backend}-09-users")).await;
+        logout(&c, &base).await;
+    }
+    c.close().await.unwrap();
+}
