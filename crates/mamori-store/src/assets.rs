@@ -53,6 +53,11 @@ impl AssetSort {
         AssetSort::ALL.into_iter().find(|v| v.code() == s)
     }
 
+    /// Whether the column can be NULL (then NULLs sort last in both directions).
+    fn nullable(self) -> bool {
+        matches!(self, AssetSort::Os | AssetSort::Location | AssetSort::Department | AssetSort::LastSeen)
+    }
+
     fn column(self) -> &'static str {
         match self {
             AssetSort::Name => "name",
@@ -350,22 +355,28 @@ impl Store {
                 qq
             }};
         }
-        let count_sql = format!("SELECT COUNT(*) FROM assets{wh}");
-        let total: i64 = bind_filters!(sqlx::query_scalar::<_, i64>(&count_sql))
-            .fetch_one(self.pool())
-            .await?;
-
         let dir = if q.descending { "DESC" } else { "ASC" };
-        // NULLs last whatever the direction, then by id for a stable order.
         let col = q.sort.column();
+        // Plain `ORDER BY col` lets both engines walk an index; NULLS LAST only where needed.
+        let nulls = if q.sort.nullable() { " NULLS LAST" } else { "" };
+        // The total comes with the page (a window count), so a search scans once, not twice.
         let mut sql = format!(
-            "SELECT {ASSET_COLUMNS} FROM assets{wh} ORDER BY CASE WHEN {col} IS NULL THEN 1 ELSE 0 END, \
-             {col} {dir}, id {dir}"
+            "SELECT {ASSET_COLUMNS}, COUNT(*) OVER () AS total FROM assets{wh} \
+             ORDER BY {col} {dir}{nulls}, id {dir}"
         );
         if q.limit > 0 {
             sql.push_str(&format!(" LIMIT {} OFFSET {}", q.limit, q.offset.max(0)));
         }
         let rows = bind_filters!(sqlx::query(&sql)).fetch_all(self.pool()).await?;
+        let total = match rows.first() {
+            Some(r) => r.try_get::<i64, _>("total")?,
+            // Past the last page (or nothing matches): count separately.
+            None if q.offset > 0 => {
+                let count_sql = format!("SELECT COUNT(*) FROM assets{wh}");
+                bind_filters!(sqlx::query_scalar::<_, i64>(&count_sql)).fetch_one(self.pool()).await?
+            }
+            None => 0,
+        };
         let mut items = rows.iter().map(row_to_asset).collect::<Result<Vec<_>>>()?;
         self.attach_details(&mut items).await?;
         Ok(Page { total, items })

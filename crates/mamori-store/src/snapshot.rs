@@ -416,6 +416,8 @@ impl Store {
         };
         tx.audit(actor, action, "facility", Some(1), detail).await?;
         tx.commit().await?;
+        // Fresh statistics so the query planner knows the tables' real sizes.
+        sqlx::query("ANALYZE").execute(self.pool()).await?;
         Ok(summary)
     }
 }

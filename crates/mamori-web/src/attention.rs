@@ -117,7 +117,7 @@ pub fn scan(
                 out.push(Attention {
                     severity: Severity::High,
                     kind: "eos",
-                    subject: subject(a),
+                    subject: d.name.clone(),
                     fact: Some(format!("{} — {}", e.name, e.until)),
                     asset_id: Some(a.id),
                 });
@@ -125,7 +125,7 @@ pub fn scan(
                 out.push(Attention {
                     severity: Severity::Medium,
                     kind: "eos_soon",
-                    subject: subject(a),
+                    subject: d.name.clone(),
                     fact: Some(format!("{} — {}", e.name, e.until)),
                     asset_id: Some(a.id),
                 });

@@ -351,6 +351,7 @@ pub fn main() -> ExitCode {
     };
     match rt.block_on(run(cli, lang)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(_, 0)) => ExitCode::SUCCESS,
         Err(Failure(msg, code)) => {
             eprintln!("{}: {msg}", t(lang, "cli.error"));
             ExitCode::from(code)
@@ -376,6 +377,10 @@ async fn open(cli: &Cli, lang: Lang, mode: OpenMode) -> Result<Store, Failure> {
 }
 
 fn io_fail(e: std::io::Error) -> Failure {
+    // `mamori asset list | head` closes the pipe early: that is the reader's choice, not an error.
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Failure(String::new(), 0);
+    }
     Failure(e.to_string(), 1)
 }
 

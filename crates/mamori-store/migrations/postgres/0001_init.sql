@@ -46,7 +46,9 @@ CREATE TABLE assets (
     sort_ip TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX assets_kind ON assets (kind);
-CREATE INDEX assets_name ON assets (name);
+CREATE INDEX assets_name ON assets (name, id);
+CREATE INDEX assets_sort_ip ON assets (sort_ip, id);
+CREATE INDEX assets_updated ON assets (updated_at, id);
 
 CREATE TABLE interfaces (
     asset_id BIGINT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
