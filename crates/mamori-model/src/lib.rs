@@ -167,16 +167,14 @@ impl AssetData {
             return Err(ValidationError::new("name", "too_long"));
         }
         for iface in &self.interfaces {
-            if let Some(ip) = &iface.ip {
-                if ip.parse::<std::net::IpAddr>().is_err() {
+            if let Some(ip) = &iface.ip
+                && ip.parse::<std::net::IpAddr>().is_err() {
                     return Err(ValidationError::new("ip", "invalid_ip"));
                 }
-            }
-            if let Some(mac) = &iface.mac {
-                if normalize_mac(mac).is_none() {
+            if let Some(mac) = &iface.mac
+                && normalize_mac(mac).is_none() {
                     return Err(ValidationError::new("mac", "invalid_mac"));
                 }
-            }
         }
         Ok(())
     }

@@ -290,11 +290,10 @@ impl Store {
         if s.name.trim().is_empty() {
             return Err(mamori_model::ValidationError::new("name", "empty").into());
         }
-        if let Some(cidr) = &s.cidr {
-            if !valid_cidr(cidr) {
+        if let Some(cidr) = &s.cidr
+            && !valid_cidr(cidr) {
                 return Err(mamori_model::ValidationError::new("cidr", "invalid_cidr").into());
             }
-        }
         let mut tx = self.write_tx().await?;
         let id = write_segment(&mut tx, None, s).await?;
         tx.audit(actor, "segment.create", "segment", Some(id), detail_name(&s.name)).await?;

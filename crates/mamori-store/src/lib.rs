@@ -397,22 +397,6 @@ impl FromStr for Location {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locations() {
-        assert_eq!(Location::parse("./m.db"), Location::Sqlite("./m.db".into()));
-        assert_eq!(Location::parse("sqlite:///tmp/m.db"), Location::Sqlite("/tmp/m.db".into()));
-        assert_eq!(Location::parse("postgres://u:p@h/db").backend(), Backend::Postgres);
-        assert_eq!(
-            Location::parse("postgres://u:secret@127.0.0.1:5432/db").display(),
-            "postgres://u:***@127.0.0.1:5432/db"
-        );
-    }
-}
-
 impl StoreError {
     /// The message a user reads, from the catalogs. Technical detail stays in English.
     pub fn localized(&self, lang: mamori_i18n::Lang) -> String {
@@ -461,5 +445,21 @@ impl StoreError {
             }
             StoreError::Db(e) => tf(lang, "error.database", &[("detail", e)]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(Location::parse("./m.db"), Location::Sqlite("./m.db".into()));
+        assert_eq!(Location::parse("sqlite:///tmp/m.db"), Location::Sqlite("/tmp/m.db".into()));
+        assert_eq!(Location::parse("postgres://u:p@h/db").backend(), Backend::Postgres);
+        assert_eq!(
+            Location::parse("postgres://u:secret@127.0.0.1:5432/db").display(),
+            "postgres://u:***@127.0.0.1:5432/db"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The storage story, run against every backend the environment offers (SQLite always,
 //! PostgreSQL when `MAMORI_TEST_PG_URL` is set — always in CI).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use mamori_model::{AssetData, AssetKind, Facility, FacilityKind, Interface, Role, Segment, SegmentPurpose};
 use mamori_store::testing::fresh_databases;

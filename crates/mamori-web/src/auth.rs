@@ -103,6 +103,7 @@ impl Ctx {
     }
 
     /// Refuses unless the form carried this session's CSRF token.
+    #[allow(clippy::result_large_err)]
     pub fn check_csrf(&self, token: &str) -> Result<(), Response> {
         if same_secret(&self.csrf, token) {
             Ok(())
@@ -111,6 +112,7 @@ impl Ctx {
         }
     }
 
+    #[allow(clippy::result_large_err)]
     pub fn require(&self, allowed: bool) -> Result<(), Response> {
         if allowed {
             Ok(())

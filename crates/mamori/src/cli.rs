@@ -40,6 +40,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 enum Command {
     /// 新しいデータベースを作成 / Create a new database
     Init(InitArgs),
@@ -327,6 +328,17 @@ struct ServeArgs {
     cookie_secure: bool,
 }
 
+/// Prints a listing in the chosen format: JSON carries the full records, CSV and tables the rows.
+fn emit(format: Format, header: &[&str], rows: &[Vec<String>], json: &impl serde::Serialize) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => output::json(&mut out, json),
+        Format::Csv => output::csv(&mut out, header, rows),
+        Format::Table | Format::Text => output::table(&mut out, header, rows),
+    }
+    .map_err(io_fail)
+}
+
 /// An error for the user: the localized message and the exit code.
 struct Failure(String, u8);
 
@@ -576,14 +588,8 @@ async fn asset(cli: &Cli, lang: Lang, who: &str, cmd: &AssetCmd) -> CliResult {
                 .list_assets(&AssetQuery { q: a.search.clone(), kind: a.kind, segment_id: a.segment, sort, descending: a.desc, ..Default::default() })
                 .await
                 .map_err(|e| Failure::store(lang, &e))?;
-            let mut out = std::io::stdout().lock();
             let rows: Vec<Vec<String>> = page.items.iter().map(|x| asset_row(x, lang, &segments)).collect();
-            match a.format {
-                Format::Json => output::json(&mut out, &page.items),
-                Format::Csv => output::csv(&mut out, &asset_header(lang), &rows),
-                Format::Table | Format::Text => output::table(&mut out, &asset_header(lang), &rows),
-            }
-            .map_err(io_fail)
+            emit(a.format, &asset_header(lang), &rows, &page.items)
         }
         AssetCmd::Show { id, format } => {
             let a = store.get_asset(*id, None).await.map_err(|e| Failure::store(lang, &e))?;
@@ -627,18 +633,12 @@ async fn segment(cli: &Cli, lang: Lang, who: &str, cmd: &SegmentCmd) -> CliResul
     match cmd {
         SegmentCmd::List(f) => {
             let segs = store.list_segments().await.map_err(|e| Failure::store(lang, &e))?;
-            let mut out = std::io::stdout().lock();
             let header = ["ID", t(lang, "field.name"), t(lang, "field.purpose"), "CIDR", "VLAN"];
             let rows: Vec<Vec<String>> = segs
                 .iter()
                 .map(|s| vec![s.id.to_string(), s.name.clone(), t(lang, &s.purpose.label_key()).to_owned(), s.cidr.clone().unwrap_or_default(), s.vlan.map(|v| v.to_string()).unwrap_or_default()])
                 .collect();
-            match f.format {
-                Format::Json => output::json(&mut out, &segs),
-                Format::Csv => output::csv(&mut out, &header, &rows),
-                _ => output::table(&mut out, &header, &rows),
-            }
-            .map_err(io_fail)
+            emit(f.format, &header, &rows, &segs)
         }
         SegmentCmd::Add { name, purpose, cidr, vlan, description } => {
             let s = store
@@ -690,18 +690,12 @@ async fn user(cli: &Cli, lang: Lang, who: &str, cmd: &UserCmd) -> CliResult {
         }
         UserCmd::List(f) => {
             let users = store.list_users().await.map_err(|e| Failure::store(lang, &e))?;
-            let mut out = std::io::stdout().lock();
             let header = ["ID", t(lang, "login.username"), t(lang, "users.display_name"), t(lang, "users.role"), t(lang, "users.state")];
             let rows: Vec<Vec<String>> = users
                 .iter()
                 .map(|u| vec![u.id.to_string(), u.username.clone(), u.display_name.clone().unwrap_or_default(), t(lang, &u.role.label_key()).to_owned(), t(lang, if u.disabled { "users.disabled" } else { "users.enabled" }).to_owned()])
                 .collect();
-            match f.format {
-                Format::Json => output::json(&mut out, &users),
-                Format::Csv => output::csv(&mut out, &header, &rows),
-                _ => output::table(&mut out, &header, &rows),
-            }
-            .map_err(io_fail)
+            emit(f.format, &header, &rows, &users)
         }
         UserCmd::Passwd { username } => {
             let u = find_user(&store, lang, username).await?;
@@ -733,18 +727,12 @@ async fn token(cli: &Cli, lang: Lang, who: &str, cmd: &TokenCmd) -> CliResult {
         }
         TokenCmd::List(f) => {
             let tokens = store.list_api_tokens().await.map_err(|e| Failure::store(lang, &e))?;
-            let mut out = std::io::stdout().lock();
             let header = ["ID", t(lang, "tokens.name"), "user_id", t(lang, "audit.at"), t(lang, "users.state")];
             let rows: Vec<Vec<String>> = tokens
                 .iter()
                 .map(|x| vec![x.id.to_string(), x.name.clone(), x.user_id.to_string(), x.created_at.clone(), t(lang, if x.revoked { "tokens.revoked" } else { "tokens.active" }).to_owned()])
                 .collect();
-            match f.format {
-                Format::Json => output::json(&mut out, &tokens),
-                Format::Csv => output::csv(&mut out, &header, &rows),
-                _ => output::table(&mut out, &header, &rows),
-            }
-            .map_err(io_fail)
+            emit(f.format, &header, &rows, &tokens)
         }
         TokenCmd::Revoke { id } => {
             store.revoke_api_token(who, *id).await.map_err(|e| Failure::store(lang, &e))?;
@@ -759,18 +747,12 @@ async fn audit(cli: &Cli, lang: Lang, cmd: &AuditCmd) -> CliResult {
     match cmd {
         AuditCmd::List { limit, format } => {
             let entries = store.list_audit(&AuditFilter { limit: *limit, ..Default::default() }).await.map_err(|e| Failure::store(lang, &e))?;
-            let mut out = std::io::stdout().lock();
             let header = ["#", t(lang, "audit.at"), t(lang, "audit.actor"), t(lang, "audit.action"), t(lang, "audit.entity"), t(lang, "audit.detail")];
             let rows: Vec<Vec<String>> = entries
                 .iter()
                 .map(|e| vec![e.seq.to_string(), e.at.clone(), e.actor.clone(), e.action.clone(), format!("{}{}", e.entity, e.entity_id.map(|i| format!(" #{i}")).unwrap_or_default()), e.detail.clone()])
                 .collect();
-            match format {
-                Format::Json => output::json(&mut out, &entries),
-                Format::Csv => output::csv(&mut out, &header, &rows),
-                _ => output::table(&mut out, &header, &rows),
-            }
-            .map_err(io_fail)
+            emit(*format, &header, &rows, &entries)
         }
         AuditCmd::Verify => {
             let n = store.verify_audit().await.map_err(|e| Failure::store(lang, &e))?;
