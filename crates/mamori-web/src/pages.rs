@@ -731,15 +731,17 @@ async fn users_view(state: &AppState, ctx: &Ctx, error: Option<String>, new_toke
             thead { tr { th { (ctx.t("login.username")) } th { (ctx.t("users.display_name")) } th { (ctx.t("users.role")) } th { (ctx.t("users.vendor")) } th { (ctx.t("users.state")) } th {} } }
             tbody { @for u in &users { (user_row(ctx, u, &vendors)) } }
         }
-        section.panel {
-            h2 { (ctx.t("users.add")) }
+        section.add-user {
             form.edit method="post" action="/users" {
                 input type="hidden" name="csrf" value=(ctx.csrf);
-                label { (ctx.t("login.username")) input type="text" name="username" required maxlength="64" pattern="[A-Za-z0-9._@-]+"; }
-                label { (ctx.t("users.display_name")) input type="text" name="display_name" maxlength="100"; }
-                label { (ctx.t("users.role")) select name="role" { @for r in Role::ALL { option value=(r.code()) { (ctx.t(&r.label_key())) } } } }
-                label { (ctx.t("users.vendor")) select name="vendor_id" { option value="" { "—" } @for v in &vendors { option value=(v.id) { (v.name) } } } }
-                label { (ctx.t("login.password")) input type="password" name="password" required minlength="10" autocomplete="new-password"; }
+                fieldset {
+                    legend { (ctx.t("users.add")) }
+                    label { (ctx.t("login.username")) input type="text" name="username" required maxlength="64" pattern="[A-Za-z0-9._@-]+"; }
+                    label { (ctx.t("users.display_name")) input type="text" name="display_name" maxlength="100"; }
+                    label { (ctx.t("users.role")) select name="role" { @for r in Role::ALL { option value=(r.code()) selected[*r == Role::Viewer] { (ctx.t(&r.label_key())) } } } }
+                    label { (ctx.t("users.vendor")) select name="vendor_id" { option value="" { "—" } @for v in &vendors { option value=(v.id) { (v.name) } } } }
+                    label { (ctx.t("login.password")) input type="password" name="password" required minlength="10" autocomplete="new-password"; }
+                }
                 div.actions { button.primary type="submit" { (ctx.t("users.add")) } }
             }
         }

@@ -13,6 +13,8 @@ use mamori_model::{
 };
 use mamori_store::{AssetQuery, AssetSort, AuditFilter, OpenMode, Snapshot, Store, StoreError};
 
+use unicode_width::UnicodeWidthStr;
+
 use crate::output;
 
 /// The demo facility, shipped as a data file (content/demo/).
@@ -833,8 +835,10 @@ async fn serve(cli: &Cli, lang: Lang, a: &ServeArgs) -> CliResult {
             logins.push((name, role, pw));
         }
         println!("{}", t(lang, "cli.demo_banner"));
+        let label_width = logins.iter().map(|(_, r, _)| t(lang, &r.label_key()).width()).max().unwrap_or(0);
         for (name, role, pw) in &logins {
-            println!("  {:<8} {:<24} {}", name, t(lang, &role.label_key()), pw);
+            let label = t(lang, &role.label_key());
+            println!("  {name:<8} {label}{}  {pw}", " ".repeat(label_width.saturating_sub(label.width())));
         }
         store
     } else {
