@@ -837,7 +837,8 @@ async fn serve(cli: &Cli, lang: Lang, a: &ServeArgs) -> CliResult {
         println!("{}", t(lang, "cli.demo_banner"));
         let label_width = logins.iter().map(|(_, r, _)| t(lang, &r.label_key()).width()).max().unwrap_or(0);
         for (name, role, pw) in &logins {
-            let label = t(lang, &role.label_key());
+            let key = role.label_key();
+            let label = t(lang, &key);
             println!("  {name:<8} {label}{}  {pw}", " ".repeat(label_width.saturating_sub(label.width())));
         }
         store
