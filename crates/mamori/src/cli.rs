@@ -375,7 +375,7 @@ pub fn main() -> ExitCode {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MAMORI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,mamori=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -804,17 +804,12 @@ async fn db(cli: &Cli, lang: Lang, who: &str, cmd: &DbCmd) -> CliResult {
 }
 
 fn random_password() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    // Letters and digits without look-alikes; 16 characters from the OS-seeded hasher.
+    use rand::Rng;
+    // Letters and digits without look-alikes (0/O, 1/l/I); 16 characters ≈ 93 bits.
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
     (0..16)
-        .map(|i| {
-            let mut h = RandomState::new().build_hasher();
-            h.write_usize(i);
-            let n = usize::try_from(h.finish() % ALPHABET.len() as u64).unwrap_or(0);
-            char::from(ALPHABET.get(n).copied().unwrap_or(b'x'))
-        })
+        .map(|_| char::from(ALPHABET.get(rng.gen_range(0..ALPHABET.len())).copied().unwrap_or(b'x')))
         .collect()
 }
 
