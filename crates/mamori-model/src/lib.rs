@@ -166,6 +166,9 @@ impl AssetData {
         if self.name.chars().count() > MAX_NAME_CHARS {
             return Err(ValidationError::new("name", "too_long"));
         }
+        if self.interfaces.len() > MAX_INTERFACES {
+            return Err(ValidationError::new("interfaces", "too_many"));
+        }
         for iface in &self.interfaces {
             if let Some(ip) = &iface.ip
                 && ip.parse::<std::net::IpAddr>().is_err() {
@@ -187,6 +190,9 @@ impl AssetData {
 
 /// Longest asset name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
+
+/// Most network interfaces one asset may have (the edit form offers up to this many rows).
+pub const MAX_INTERFACES: usize = 64;
 
 /// A stored asset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -370,12 +370,37 @@ impl Store {
         }
         let rows = bind_filters!(sqlx::query(&sql)).fetch_all(self.pool()).await?;
         let mut items = rows.iter().map(row_to_asset).collect::<Result<Vec<_>>>()?;
-        self.attach_details(&mut items).await?;
+        let mut conn = self.pool().acquire().await?;
+        attach_details(&mut conn, &mut items).await?;
         Ok(Page { total, items })
     }
 
-    /// Loads interfaces and software for a set of assets, in chunks.
-    async fn attach_details(&self, assets: &mut [Asset]) -> Result<()> {
+}
+
+/// One asset through a given connection (a pooled one or a transaction's).
+async fn fetch_asset(conn: &mut sqlx::AnyConnection, id: Id, vendor_scope: Option<Id>) -> Result<Asset> {
+    let mut sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1");
+    if vendor_scope.is_some() {
+        sql.push_str(
+            " AND id IN (SELECT ca.asset_id FROM contract_assets ca \
+             JOIN contracts c ON c.id = ca.contract_id WHERE c.vendor_id = $2)",
+        );
+    }
+    let mut q = sqlx::query(&sql).bind(id);
+    if let Some(v) = vendor_scope {
+        q = q.bind(v);
+    }
+    let row = q
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::Missing { entity: "asset", id: id.to_string() })?;
+    let mut a = vec![row_to_asset(&row)?];
+    attach_details(conn, &mut a).await?;
+    a.pop().ok_or_else(|| StoreError::Missing { entity: "asset", id: id.to_string() })
+}
+
+/// Loads interfaces and software for a set of assets, in chunks.
+async fn attach_details(conn: &mut sqlx::AnyConnection, assets: &mut [Asset]) -> Result<()> {
         let mut index: HashMap<Id, usize> = HashMap::with_capacity(assets.len());
         for (i, a) in assets.iter().enumerate() {
             index.insert(a.id, i);
@@ -391,7 +416,7 @@ impl Store {
             for id in chunk {
                 q = q.bind(*id);
             }
-            for r in q.fetch_all(self.pool()).await? {
+            for r in q.fetch_all(&mut *conn).await? {
                 let aid: Id = r.try_get(0)?;
                 if let Some(a) = index.get(&aid).and_then(|i| assets.get_mut(*i)) {
                     a.data.interfaces.push(Interface {
@@ -410,7 +435,7 @@ impl Store {
             for id in chunk {
                 q = q.bind(*id);
             }
-            for r in q.fetch_all(self.pool()).await? {
+            for r in q.fetch_all(&mut *conn).await? {
                 let aid: Id = r.try_get(0)?;
                 if let Some(a) = index.get(&aid).and_then(|i| assets.get_mut(*i)) {
                     a.data.software.push(Software {
@@ -423,28 +448,13 @@ impl Store {
             }
         }
         Ok(())
-    }
+}
 
+impl Store {
     /// One asset; with `vendor_scope`, only if that vendor's contracts cover it.
     pub async fn get_asset(&self, id: Id, vendor_scope: Option<Id>) -> Result<Asset> {
-        let mut sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1");
-        if vendor_scope.is_some() {
-            sql.push_str(
-                " AND id IN (SELECT ca.asset_id FROM contract_assets ca \
-                 JOIN contracts c ON c.id = ca.contract_id WHERE c.vendor_id = $2)",
-            );
-        }
-        let mut q = sqlx::query(&sql).bind(id);
-        if let Some(v) = vendor_scope {
-            q = q.bind(v);
-        }
-        let row = q
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::Missing { entity: "asset", id: id.to_string() })?;
-        let mut a = vec![row_to_asset(&row)?];
-        self.attach_details(&mut a).await?;
-        a.pop().ok_or_else(|| StoreError::Missing { entity: "asset", id: id.to_string() })
+        let mut conn = self.pool().acquire().await?;
+        fetch_asset(&mut conn, id, vendor_scope).await
     }
 
     /// Adds an asset.
@@ -463,19 +473,13 @@ impl Store {
     pub async fn update_asset(&self, actor: &str, id: Id, data: &AssetData) -> Result<Asset> {
         data.validate()?;
         let data = normalised(data);
-        let old = self.get_asset(id, None).await?;
+        let mut tx = self.write_tx().await?;
+        // Read the current state under the write lock: the audit diff must be against what is
+        // really replaced, and a concurrent delete must not be resurrected.
+        let old = fetch_asset(&mut tx.tx, id, None).await?;
         let changes = diff(&old.data, &data);
         if changes.is_empty() {
             return Ok(old);
-        }
-        let mut tx = self.write_tx().await?;
-        // Re-read inside the transaction: a concurrent delete must not resurrect the row.
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM assets WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx.tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::Missing { entity: "asset", id: id.to_string() });
         }
         write_asset(&mut tx, Some(id), &data, &old.created_at, &now()).await?;
         let mut detail = summary(&data);
@@ -487,8 +491,8 @@ impl Store {
 
     /// Removes an asset (its interfaces and software go with it).
     pub async fn delete_asset(&self, actor: &str, id: Id) -> Result<()> {
-        let old = self.get_asset(id, None).await?;
         let mut tx = self.write_tx().await?;
+        let old = fetch_asset(&mut tx.tx, id, None).await?;
         let n = sqlx::query("DELETE FROM assets WHERE id = $1")
             .bind(id)
             .execute(&mut *tx.tx)

@@ -102,6 +102,25 @@ fn check_username(username: &str) -> Result<()> {
     if ok { Ok(()) } else { Err(ValidationError::new("username", "invalid_username").into()) }
 }
 
+/// At most this many argon2 computations at once (each takes ~19 MiB and tens of ms of CPU); they
+/// run on blocking threads so a burst of logins cannot stall every other request.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let _permit = HASHING.acquire().await.map_err(|e| StoreError::Hash(e.to_string()))?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Hash(e.to_string()))
+}
+
+async fn hash_blocking(password: &str) -> Result<String> {
+    let pw = password.to_owned();
+    blocking(move || hash_password(&pw)).await?
+}
+
+async fn verify_blocking(hash: String, password: &str) -> Result<bool> {
+    let pw = password.to_owned();
+    blocking(move || verify_password(&hash, &pw)).await
+}
+
 /// A hash to verify against when the user does not exist, so that timing does not reveal it.
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -124,7 +143,7 @@ impl Store {
         if role == Role::Vendor && vendor_id.is_none() {
             return Err(ValidationError::new("vendor", "vendor_required").into());
         }
-        let hash = hash_password(password)?;
+        let hash = hash_blocking(password).await?;
         let mut tx = self.write_tx().await?;
         let id: Id = sqlx::query(
             "INSERT INTO users (username, display_name, role, vendor_id, password_hash, disabled, \
@@ -162,6 +181,14 @@ impl Store {
         row_user(&row)
     }
 
+    /// The id of the user with this name, if there is one.
+    pub async fn user_id_by_name(&self, username: &str) -> Result<Option<Id>> {
+        Ok(sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(username.to_owned())
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
     pub async fn list_users(&self) -> Result<Vec<User>> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id"))
             .fetch_all(self.pool())
@@ -178,19 +205,19 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else {
-            let _ = verify_password(dummy_hash(), password);
+            let _ = verify_blocking(dummy_hash().to_owned(), password).await?;
             return Ok(None);
         };
         let hash: String = row.try_get("password_hash")?;
         let user = row_user(&row)?;
         // Verify even for a disabled user: the answer must take the same time.
-        let ok = verify_password(&hash, password);
+        let ok = verify_blocking(hash, password).await?;
         Ok((ok && !user.disabled).then_some(user))
     }
 
     pub async fn set_password(&self, actor: &str, user_id: Id, password: &str) -> Result<()> {
         check_password(password)?;
-        let hash = hash_password(password)?;
+        let hash = hash_blocking(password).await?;
         let mut tx = self.write_tx().await?;
         let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)

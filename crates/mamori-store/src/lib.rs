@@ -92,13 +92,24 @@ impl Location {
 }
 
 fn mask_password(url: &str) -> String {
+    let url = &mask_query_password(url);
     // postgres://user:secret@host/db → postgres://user:***@host/db
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else { return url.clone() };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else { return url.clone() };
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+        None => url.clone(),
     }
+}
+
+/// `…?password=secret&x` → `…?password=***&x`.
+fn mask_query_password(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else { return url.to_owned() };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| if kv.starts_with("password=") { "password=***".to_owned() } else { kv.to_owned() })
+        .collect();
+    format!("{base}?{}", parts.join("&"))
 }
 
 /// Whether opening may create a new, empty database.
@@ -460,6 +471,11 @@ mod tests {
         assert_eq!(
             Location::parse("postgres://u:secret@127.0.0.1:5432/db").display(),
             "postgres://u:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(Location::parse("postgres://u:p@ss@h/db").display(), "postgres://u:***@h/db");
+        assert_eq!(
+            Location::parse("postgres://h/db?user=u&password=secret").display(),
+            "postgres://h/db?user=u&password=***"
         );
     }
 }

@@ -290,7 +290,8 @@ impl Store {
     }
 
     /// What would block an import: names of the non-empty tables it would write into.
-    async fn occupied(&self, snap: &Snapshot) -> Result<Vec<&'static str>> {
+    /// Runs inside the import's transaction, after the write lock is taken.
+    async fn occupied(tx: &mut crate::WriteTx<'_>, snap: &Snapshot) -> Result<Vec<&'static str>> {
         let mut tables = vec![
             "segments",
             "assets",
@@ -309,7 +310,7 @@ impl Store {
         let mut out = Vec::new();
         for t in tables {
             let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}"))
-                .fetch_one(self.pool())
+                .fetch_one(&mut *tx.tx)
                 .await?;
             if n > 0 {
                 out.push(t);
@@ -323,11 +324,11 @@ impl Store {
     /// The snapshot's audit chain is carried over as it is and one `action` entry is appended.
     pub async fn import_snapshot(&self, actor: &str, snap: &Snapshot, action: &str) -> Result<ImportSummary> {
         snap.validate("snapshot")?;
-        let occupied = self.occupied(snap).await?;
+        let mut tx = self.write_tx().await?;
+        let occupied = Self::occupied(&mut tx, snap).await?;
         if !occupied.is_empty() {
             return Err(StoreError::NotEmpty(occupied.join(", ")));
         }
-        let mut tx = self.write_tx().await?;
         for e in &snap.audit_log {
             audit::insert_entry(&mut tx, e).await?;
             tx.head_seq = e.seq;

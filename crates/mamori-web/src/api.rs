@@ -190,7 +190,14 @@ async fn dashboard(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<Dash
     let counts = s.store.counts(scope).await.map_err(|e| store_fail(u.lang, &e))?;
     let assets = s.store.list_assets(&AssetQuery { vendor_scope: scope, ..Default::default() }).await.map_err(|e| store_fail(u.lang, &e))?.items;
     let accounts = if scope.is_some() { Vec::new() } else { s.store.list_accounts().await.map_err(|e| store_fail(u.lang, &e))? };
-    let conns = s.store.list_connections().await.map_err(|e| store_fail(u.lang, &e))?;
+    let conns: Vec<ExternalConnection> = s
+        .store
+        .list_connections()
+        .await
+        .map_err(|e| store_fail(u.lang, &e))?
+        .into_iter()
+        .filter(|c| scope.is_none_or(|v| c.vendor_id == Some(v)))
+        .collect();
     Ok(Json(DashboardBody {
         assets: counts.assets,
         by_kind: counts.by_kind,

@@ -171,34 +171,43 @@ impl LoginLimiter {
         ]
     }
 
-    /// Whether another attempt is allowed now.
-    pub fn allowed(&self, ip: Option<IpAddr>, username: &str) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        Self::keys(ip, username).iter().all(|k| match map.get(k) {
-            Some((n, since)) => *n < self.max || since.elapsed() > self.window,
-            None => true,
-        })
-    }
-
-    pub fn failed(&self, ip: Option<IpAddr>, username: &str) {
+    /// Records an attempt and says whether it may go ahead.
+    ///
+    /// The attempt is counted *before* the password is checked, so parallel requests cannot
+    /// all slip through while the (slow) hash is computed; a success gives its count back.
+    pub fn try_attempt(&self, ip: Option<IpAddr>, username: &str) -> bool {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 100_000 {
             let window = self.window;
             map.retain(|_, (_, since)| since.elapsed() <= window);
         }
-        for k in Self::keys(ip, username) {
+        let keys = Self::keys(ip, username);
+        let blocked = keys.iter().any(|k| match map.get(k) {
+            Some((n, since)) => *n >= self.max && since.elapsed() <= self.window,
+            None => false,
+        });
+        if blocked {
+            return false;
+        }
+        for k in keys {
             let e = map.entry(k).or_insert((0, Instant::now()));
             if e.1.elapsed() > self.window {
                 *e = (0, Instant::now());
             }
             e.0 += 1;
         }
+        true
     }
 
+    /// A successful login: the user's failures are forgiven, and this attempt's count is given
+    /// back to the address (other failures from it stay, so a valid account cannot be used to
+    /// reset the counter while guessing other users' passwords).
     pub fn succeeded(&self, ip: Option<IpAddr>, username: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for k in Self::keys(ip, username) {
-            map.remove(&k);
+        let [ip_key, user_key] = Self::keys(ip, username);
+        map.remove(&user_key);
+        if let Some(e) = map.get_mut(&ip_key) {
+            e.0 = e.0.saturating_sub(1);
         }
     }
 }
@@ -210,8 +219,16 @@ pub(crate) struct NextQuery {
 
 /// Only local paths: `/assets?x`, never `//evil.example` or `https://…`.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
+    // Browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
+    // `//evil.example`: allow only printable ASCII without backslash, then refuse `//`.
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && n.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
+                && !n.starts_with("//") =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -258,10 +275,9 @@ pub(crate) async fn login_submit(
         *r.status_mut() = status;
         r
     };
-    if !state.limiter.allowed(ip, &username) {
-        let mut d = Detail::new();
-        d.insert("ip".into(), Value::String(ip.map(|i| i.to_string()).unwrap_or_default()));
-        let _ = state.store.audit_event(&username, "auth.login_blocked", "user", None, d).await;
+    if !state.limiter.try_attempt(ip, &username) {
+        // Not audited: anyone can send these, and the audit log is permanent.
+        tracing::warn!(ip = ?ip, "login refused by the rate limit");
         return retry(t(lang, "login.too_many"), StatusCode::TOO_MANY_REQUESTS);
     }
     match state.store.authenticate(&username, &form.password).await {
@@ -291,10 +307,12 @@ pub(crate) async fn login_submit(
             res
         }
         Ok(None) => {
-            state.limiter.failed(ip, &username);
             let mut d = Detail::new();
             d.insert("ip".into(), Value::String(ip.map(|i| i.to_string()).unwrap_or_default()));
-            let _ = state.store.audit_event(&username, "auth.login_failed", "user", None, d).await;
+            // A name that is no user (perhaps a password typed in the wrong field) is not kept.
+            let known = state.store.user_id_by_name(&username).await.ok().flatten();
+            let actor = if known.is_some() { username.as_str() } else { "(unknown)" };
+            let _ = state.store.audit_event(actor, "auth.login_failed", "user", known, d).await;
             retry(t(lang, "login.failed"), StatusCode::UNAUTHORIZED)
         }
         Err(e) => views::store_error_page(lang, &e),
@@ -356,6 +374,9 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
     }
 
     #[test]
@@ -363,14 +384,24 @@ mod tests {
         let l = LoginLimiter::new(3, Duration::from_secs(60));
         let ip = Some(IpAddr::from([127, 0, 0, 1]));
         for _ in 0..3 {
-            assert!(l.allowed(ip, "admin"));
-            l.failed(ip, "admin");
+            assert!(l.try_attempt(ip, "admin"));
         }
-        assert!(!l.allowed(ip, "admin"));
-        assert!(!l.allowed(ip, "other"), "same address");
-        assert!(!l.allowed(Some(IpAddr::from([127, 0, 0, 2])), "admin"), "same user name");
-        l.succeeded(ip, "admin");
-        assert!(l.allowed(ip, "admin"));
+        assert!(!l.try_attempt(ip, "admin"));
+        assert!(!l.try_attempt(ip, "other"), "same address");
+        assert!(!l.try_attempt(Some(IpAddr::from([127, 0, 0, 2])), "admin"), "same user name");
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        // Successful logins from one address (a clinic behind NAT) never add up.
+        for _ in 0..10 {
+            assert!(l.try_attempt(ip, "nurse"));
+            l.succeeded(ip, "nurse");
+        }
+        // But a valid login does not wipe the address's failures.
+        assert!(l.try_attempt(ip, "admin"));
+        assert!(l.try_attempt(ip, "admin"));
+        assert!(l.try_attempt(ip, "vendor"));
+        l.succeeded(ip, "vendor");
+        assert!(l.try_attempt(ip, "doctor"));
+        assert!(!l.try_attempt(ip, "doctor2"));
     }
 
     #[test]

@@ -77,7 +77,11 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
     let assets = tryr!(ctx, state.store.list_assets(&AssetQuery { vendor_scope: scope, ..Default::default() }).await).items;
     let accounts = tryr!(ctx, state.store.list_accounts().await);
     let connections = tryr!(ctx, state.store.list_connections().await);
-    let accounts = if scope.is_some() { Vec::new() } else { accounts };
+    let (accounts, connections) = match scope {
+        // A vendor sees its own lines only, never other vendors' or the facility's accounts.
+        Some(v) => (Vec::new(), connections.into_iter().filter(|c| c.vendor_id == Some(v)).collect()),
+        None => (accounts, connections),
+    };
     let items = attention::scan(&attention::today_jst(), &assets, &accounts, &connections);
     let high = items.iter().filter(|a| a.severity == Severity::High).count();
     let name = facility.as_ref().map(|f| f.name.clone()).unwrap_or_default();
@@ -153,6 +157,7 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
                         }
                     }
                 }
+                @if scope.is_none() {
                 section.panel {
                     h2 { (ctx.t("dashboard.by_segment")) }
                     table.bars {
@@ -167,6 +172,7 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
                             }
                         }
                     }
+                }
                 }
             }
         }
@@ -251,11 +257,13 @@ async fn asset_list(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Lis
                     option value=(k.code()) selected[kind == Some(*k)] { (ctx.t(&k.label_key())) }
                 }
             }
+            @if ctx.vendor_scope().is_none() {
             select name="segment" aria-label=(ctx.t("field.segment")) data-autosubmit {
                 option value="" { (ctx.t("assets.all_segments")) }
                 @for s in &segments {
                     option value=(s.id) selected[segment_id == Some(s.id)] { (s.name) }
                 }
+            }
             }
             button type="submit" { (ctx.t("assets.search")) }
         }
@@ -318,6 +326,7 @@ async fn asset_detail(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id
     let covering: Vec<(&mamori_model::Contract, Option<&Vendor>)> = contracts
         .iter()
         .filter(|c| c.asset_ids.contains(&id))
+        .filter(|c| ctx.vendor_scope().is_none_or(|v| c.vendor_id == v))
         .map(|c| (c, vendors.iter().find(|v| v.id == c.vendor_id)))
         .collect();
     let yes_no = |b: Option<bool>| match b {
@@ -450,7 +459,7 @@ fn asset_form(ctx: &Ctx, action: &str, d: &AssetData, segments: &[Segment], erro
                 table.form-table {
                     thead { tr { th { (ctx.t("field.interface")) } th { (ctx.t("field.ip")) } th { (ctx.t("field.mac")) } th { (ctx.t("field.segment")) } } }
                     tbody {
-                        @for n in 0..FORM_INTERFACES.max(d.interfaces.len() + 1) {
+                        @for n in 0..FORM_INTERFACES.max(d.interfaces.len() + 1).min(mamori_model::MAX_INTERFACES) {
                             @let i = d.interfaces.get(n);
                             tr {
                                 td { input type="text" name={ "if" (n) "_name" } value=(i.and_then(|i| i.name.clone()).unwrap_or_default()) aria-label=(ctx.t("field.interface")); }
@@ -495,7 +504,7 @@ fn read_asset_form(form: &HashMap<String, String>, base: &AssetData) -> Result<A
         _ => None,
     };
     let mut interfaces = Vec::new();
-    for n in 0..64 {
+    for n in 0..mamori_model::MAX_INTERFACES {
         let (name, ip, mac, seg) = (
             s(&format!("if{n}_name")),
             s(&format!("if{n}_ip")),
@@ -613,6 +622,16 @@ struct AuditParams {
     page: Option<i64>,
 }
 
+fn audit_link(p: &AuditParams, page: i64) -> String {
+    let mut link = format!("/audit?page={page}");
+    for (k, v) in [("entity", &p.entity), ("actor", &p.actor)] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            link.push_str(&format!("&{k}={}", urlencode(v)));
+        }
+    }
+    link
+}
+
 async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<AuditParams>) -> Response {
     if let Err(r) = ctx.require(matches!(ctx.user.role, Role::Admin | Role::Manager)) { return r; }
     let page = p.page.unwrap_or(1).clamp(1, 1_000_000);
@@ -635,7 +654,7 @@ async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Aud
         form.filters method="get" action="/audit" {
             select name="entity" aria-label=(ctx.t("audit.entity")) data-autosubmit {
                 option value="" { (ctx.t("audit.all_entities")) }
-                @for e in ["asset", "segment", "facility", "user", "api_token", "vendor"] {
+                @for e in ["asset", "segment", "facility", "user", "api_token", "vendor", "contract", "account"] {
                     option value=(e) selected[p.entity.as_deref() == Some(e)] { (ctx.t(&format!("entity.{e}"))) }
                 }
             }
@@ -663,8 +682,8 @@ async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Aud
             }
         }
         nav.pager {
-            @if page > 1 { a href={ "/audit?page=" (page - 1) } { "‹ " (ctx.t("pager.prev")) } }
-            @if entries.len() == 100 { a href={ "/audit?page=" (page + 1) } { (ctx.t("pager.next")) " ›" } }
+            @if page > 1 { a href=(audit_link(&p, page - 1)) { "‹ " (ctx.t("pager.prev")) } }
+            @if entries.len() == 100 { a href=(audit_link(&p, page + 1)) { (ctx.t("pager.next")) " ›" } }
         }
     };
     layout(&ctx, &name, ctx.t("audit.title"), body)

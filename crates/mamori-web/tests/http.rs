@@ -112,7 +112,31 @@ async fn roles_are_enforced() {
         let list = vendor.get(s.url("/assets")).send().await.unwrap().text().await.unwrap();
         assert!(list.contains(&format!("{} 件", covered.iter().collect::<std::collections::BTreeSet<_>>().len())), "{backend}");
         assert!(!list.contains(&outside.data.name));
+        // Nor other vendors' lines or the facility's accounts on its dashboard.
+        let dash = vendor.get(s.url("/")).send().await.unwrap().text().await.unwrap();
+        for c in snap.external_connections.iter().filter(|c| c.vendor_id != Some(s.vendor_id)) {
+            assert!(!dash.contains(&c.name), "{backend}: vendor dashboard shows {}", c.name);
+        }
+        assert!(!dash.contains("共用されている管理者アカウント"), "{backend}: accounts are not the vendor's");
+        let api: serde_json::Value = vendor.get(s.url("/api/v1/dashboard")).send().await.unwrap().json().await.unwrap();
+        for c in snap.external_connections.iter().filter(|c| c.vendor_id != Some(s.vendor_id)) {
+            assert!(!api.to_string().contains(&c.name), "{backend}: vendor API dashboard shows {}", c.name);
+        }
     }
+}
+
+#[tokio::test]
+async fn redirects_stay_on_this_site() {
+    let (_, db) = fresh_databases().await.into_iter().next().unwrap();
+    let s = start(db, Config::default()).await;
+    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for next in ["/%09/evil.example", "//evil.example", "https://evil.example/", "/%5Cevil.example", "/%0A/evil.example"] {
+        let r = c.get(s.url(&format!("/lang/en?next={next}"))).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{next}");
+        assert_eq!(r.headers()["location"], "/", "{next}");
+    }
+    let r = c.get(s.url("/lang/en?next=/assets%3Fq%3DNAS")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/assets?q=NAS");
 }
 
 #[tokio::test]
@@ -130,8 +154,20 @@ async fn login_is_rate_limited_and_audited() {
     let r = c.post(s.url("/login")).form(&[("username", "admin"), ("password", PASSWORD), ("csrf", &csrf)]).send().await.unwrap();
     assert_eq!(r.status(), 429);
     let audit = s.store.list_audit(&Default::default()).await.unwrap();
-    assert_eq!(audit.iter().filter(|e| e.action == "auth.login_failed").count(), 3);
-    assert!(audit.iter().any(|e| e.action == "auth.login_blocked"));
+    let failed: Vec<_> = audit.iter().filter(|e| e.action == "auth.login_failed").collect();
+    assert_eq!(failed.len(), 3);
+    assert!(failed.iter().all(|e| e.actor == "admin" && e.entity_id.is_some()));
+    // Refused attempts are not written to the permanent log (anyone can send them).
+    assert!(!audit.iter().any(|e| e.action == "auth.login_blocked"));
+    // A name that is no user (a password typed into the wrong field?) is not kept.
+    let other = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).local_address(std::net::IpAddr::from([127, 0, 0, 2])).build().unwrap();
+    let page = other.get(s.url("/login")).send().await.unwrap().text().await.unwrap();
+    let token = csrf_of(&page);
+    let r = other.post(s.url("/login")).form(&[("username", "Himitsu-Pass-2026"), ("password", "x"), ("csrf", &token)]).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let audit = s.store.list_audit(&Default::default()).await.unwrap();
+    assert!(!format!("{audit:?}").contains("Himitsu"), "unknown names are not recorded");
+    assert_eq!(audit.first().map(|e| e.actor.as_str()), Some("(unknown)"));
     // Login without the login page's CSRF cookie is refused.
     let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = bare.post(s.url("/login")).form(&[("username", "viewer"), ("password", PASSWORD), ("csrf", "x")]).send().await.unwrap();
