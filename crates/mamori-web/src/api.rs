@@ -188,20 +188,11 @@ struct DashboardBody {
 async fn dashboard(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<DashboardBody>> {
     let scope = u.scope();
     let counts = s.store.counts(scope).await.map_err(|e| store_fail(u.lang, &e))?;
-    let assets = s.store.list_assets(&AssetQuery { vendor_scope: scope, ..Default::default() }).await.map_err(|e| store_fail(u.lang, &e))?.items;
-    let accounts = if scope.is_some() { Vec::new() } else { s.store.list_accounts().await.map_err(|e| store_fail(u.lang, &e))? };
-    let conns: Vec<ExternalConnection> = s
-        .store
-        .list_connections()
-        .await
-        .map_err(|e| store_fail(u.lang, &e))?
-        .into_iter()
-        .filter(|c| scope.is_none_or(|v| c.vendor_id == Some(v)))
-        .collect();
+    let attention = attention::for_scope(&s.store, scope).await.map_err(|e| store_fail(u.lang, &e))?;
     Ok(Json(DashboardBody {
         assets: counts.assets,
         by_kind: counts.by_kind,
-        attention: attention::scan(&attention::today_jst(), &assets, &accounts, &conns),
+        attention,
     }))
 }
 

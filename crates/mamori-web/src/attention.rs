@@ -240,6 +240,27 @@ pub fn grouped(items: &[Attention]) -> Vec<Vec<&Attention>> {
     groups
 }
 
+/// What needs attention as one user may see it: a vendor (`vendor_scope`) gets only its own
+/// assets and its own external lines, never the facility's accounts or other vendors' lines.
+pub async fn for_scope(
+    store: &mamori_store::Store,
+    vendor_scope: Option<Id>,
+) -> Result<Vec<Attention>, mamori_store::StoreError> {
+    let query = mamori_store::AssetQuery { vendor_scope, ..Default::default() };
+    let assets = store.list_assets(&query).await?.items;
+    let accounts = match vendor_scope {
+        Some(_) => Vec::new(),
+        None => store.list_accounts().await?,
+    };
+    let connections: Vec<ExternalConnection> = store
+        .list_connections()
+        .await?
+        .into_iter()
+        .filter(|c| vendor_scope.is_none_or(|v| c.vendor_id == Some(v)))
+        .collect();
+    Ok(scan(&today_jst(), &assets, &accounts, &connections))
+}
+
 fn add_days(date: &str, days: i64) -> String {
     date.parse::<jiff::civil::Date>()
         .ok()

@@ -74,15 +74,7 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
     let facility = tryr!(ctx, state.store.facility().await);
     let counts = tryr!(ctx, state.store.counts(scope).await);
     let segments = tryr!(ctx, state.store.list_segments().await);
-    let assets = tryr!(ctx, state.store.list_assets(&AssetQuery { vendor_scope: scope, ..Default::default() }).await).items;
-    let accounts = tryr!(ctx, state.store.list_accounts().await);
-    let connections = tryr!(ctx, state.store.list_connections().await);
-    let (accounts, connections) = match scope {
-        // A vendor sees its own lines only, never other vendors' or the facility's accounts.
-        Some(v) => (Vec::new(), connections.into_iter().filter(|c| c.vendor_id == Some(v)).collect()),
-        None => (accounts, connections),
-    };
-    let items = attention::scan(&attention::today_jst(), &assets, &accounts, &connections);
+    let items = tryr!(ctx, attention::for_scope(&state.store, scope).await);
     let high = items.iter().filter(|a| a.severity == Severity::High).count();
     let name = facility.as_ref().map(|f| f.name.clone()).unwrap_or_default();
     let max_kind = counts.by_kind.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
