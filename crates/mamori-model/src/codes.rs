@@ -210,3 +210,62 @@ mod tests {
         assert!(Role::Admin.can_administer() && !Role::Manager.can_administer());
     }
 }
+
+code_enum! {
+    /// Kind of file an inventory import reads (`mamori asset import --input-format`).
+    SourceKind, "source_kind", default = Csv {
+        Xlsx = "xlsx",
+        Csv = "csv",
+        Nmap = "nmap",
+        IscLeases = "isc-leases",
+        KeaLeases = "kea-leases",
+        DnsmasqLeases = "dnsmasq-leases",
+        Arp = "arp",
+        Cyclonedx = "cyclonedx",
+    }
+}
+
+impl SourceKind {
+    /// True for sources that see devices on the network (scans, leases, neighbour tables)
+    /// rather than describe them (ledgers, SBOMs). A device such a source sees that matches no
+    /// asset goes to the unregistered-device queue (未登録機器) instead of the ledger.
+    pub fn is_discovery(self) -> bool {
+        matches!(
+            self,
+            SourceKind::Nmap
+                | SourceKind::IscLeases
+                | SourceKind::KeaLeases
+                | SourceKind::DnsmasqLeases
+                | SourceKind::Arp
+        )
+    }
+}
+
+code_enum! {
+    /// A ledger column's meaning: what a spreadsheet header maps to (`--map 列名=field`).
+    LedgerField, "ledger_field", default = Name {
+        /// 管理番号: mamori's asset id, as written by `asset export`.
+        AssetId = "asset_id",
+        Name = "name",
+        Hostname = "hostname",
+        Kind = "kind",
+        Criticality = "criticality",
+        Vendor = "vendor",
+        Product = "product",
+        Model = "model",
+        Os = "os",
+        OsVersion = "os_version",
+        Serial = "serial",
+        Location = "location",
+        Department = "department",
+        Owner = "owner",
+        Segment = "segment",
+        Ip = "ip",
+        Mac = "mac",
+        InternetFacing = "internet_facing",
+        EndpointProtection = "endpoint_protection",
+        Maintainer = "maintainer",
+        LastSeen = "last_seen",
+        Notes = "notes",
+    }
+}

@@ -11,9 +11,12 @@ use utoipa::ToSchema;
 
 mod codes;
 pub use codes::{
-    AccountPrivilege, AssetKind, Authentication, ConnectionKind, Criticality, FacilityKind, Role,
-    SegmentPurpose, UnknownCode, VendorKind,
+    AccountPrivilege, AssetKind, Authentication, ConnectionKind, Criticality, FacilityKind,
+    LedgerField, Role, SegmentPurpose, SourceKind, UnknownCode, VendorKind,
 };
+
+mod observation;
+pub use observation::{Observation, is_randomized_mac};
 
 /// Row identifier. Stable across export/import and `db copy`.
 pub type Id = i64;
