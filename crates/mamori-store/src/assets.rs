@@ -140,7 +140,7 @@ fn sort_ip(a: &AssetData) -> String {
     }
 }
 
-fn normalised(data: &AssetData) -> AssetData {
+pub(crate) fn normalised(data: &AssetData) -> AssetData {
     let mut d = data.clone();
     d.name = d.name.trim().to_owned();
     for i in &mut d.interfaces {
@@ -183,6 +183,123 @@ fn row_to_asset(r: &AnyRow) -> Result<Asset> {
     })
 }
 
+/// One asset of a batch write: its id (new rows get theirs from the caller, who holds the write
+/// lock), data and timestamps; `fresh` when the row does not exist yet.
+pub(crate) struct BatchAsset<'a> {
+    pub id: Id,
+    pub data: &'a AssetData,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+    pub fresh: bool,
+}
+
+/// Writes many assets with multi-row statements: the asset rows as one upsert per chunk, then
+/// their interfaces and software replaced. The same result as [`write_asset`] per asset, at a
+/// fraction of the round trips (imports of 100,000 rows).
+pub(crate) async fn write_assets_batch(tx: &mut WriteTx<'_>, items: &[BatchAsset<'_>]) -> Result<()> {
+    const COLS: &str = "id, name, kind, vendor, product, model, os, os_version, serial, location, \
+        department, owner, criticality, internet_facing, endpoint_protection, last_seen, notes, \
+        attributes, created_at, updated_at, search, sort_ip";
+    const NCOLS: usize = 22;
+    for chunk in items.chunks(40) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(i * NCOLS + 1, NCOLS)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO assets ({COLS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
+             name = excluded.name, kind = excluded.kind, vendor = excluded.vendor, \
+             product = excluded.product, model = excluded.model, os = excluded.os, \
+             os_version = excluded.os_version, serial = excluded.serial, \
+             location = excluded.location, department = excluded.department, \
+             owner = excluded.owner, criticality = excluded.criticality, \
+             internet_facing = excluded.internet_facing, \
+             endpoint_protection = excluded.endpoint_protection, last_seen = excluded.last_seen, \
+             notes = excluded.notes, attributes = excluded.attributes, \
+             updated_at = excluded.updated_at, search = excluded.search, sort_ip = excluded.sort_ip",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for it in chunk {
+            let d = it.data;
+            let attributes = serde_json::to_string(&d.attributes)
+                .map_err(|e| StoreError::Format(e.to_string()))?;
+            q = q
+                .bind(it.id)
+                .bind(d.name.clone())
+                .bind(d.kind.code())
+                .bind(d.vendor.clone())
+                .bind(d.product.clone())
+                .bind(d.model.clone())
+                .bind(d.os.clone())
+                .bind(d.os_version.clone())
+                .bind(d.serial.clone())
+                .bind(d.location.clone())
+                .bind(d.department.clone())
+                .bind(d.owner.clone())
+                .bind(d.criticality.code())
+                .bind(b2i(d.internet_facing))
+                .bind(d.endpoint_protection.map(b2i))
+                .bind(d.last_seen.clone())
+                .bind(d.notes.clone())
+                .bind(attributes)
+                .bind(it.created_at.to_owned())
+                .bind(it.updated_at.to_owned())
+                .bind(search_text(d))
+                .bind(sort_ip(d));
+        }
+        q.execute(&mut *tx.tx).await?;
+    }
+    let existing: Vec<Id> = items.iter().filter(|i| !i.fresh).map(|i| i.id).collect();
+    for chunk in existing.chunks(500) {
+        for table in ["interfaces", "software"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE asset_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx.tx).await?;
+        }
+    }
+    let ifaces: Vec<(Id, i64, &Interface)> = items
+        .iter()
+        .flat_map(|it| (0_i64..).zip(&it.data.interfaces).map(move |(pos, i)| (it.id, pos, i)))
+        .collect();
+    for chunk in ifaces.chunks(150) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
+        let sql = format!(
+            "INSERT INTO interfaces (asset_id, pos, name, ip, mac, segment_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, pos, i) in chunk {
+            q = q.bind(*id).bind(*pos).bind(i.name.clone()).bind(i.ip.clone()).bind(i.mac.clone()).bind(i.segment_id);
+        }
+        q.execute(&mut *tx.tx).await?;
+    }
+    let software: Vec<(Id, i64, &Software)> = items
+        .iter()
+        .flat_map(|it| (0_i64..).zip(&it.data.software).map(move |(pos, s)| (it.id, pos, s)))
+        .collect();
+    for chunk in software.chunks(150) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
+        let sql = format!(
+            "INSERT INTO software (asset_id, pos, name, vendor, version, cpe) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, pos, s) in chunk {
+            q = q.bind(*id).bind(*pos).bind(s.name.clone()).bind(s.vendor.clone()).bind(s.version.clone()).bind(s.cpe.clone());
+        }
+        q.execute(&mut *tx.tx).await?;
+    }
+    Ok(())
+}
+
 /// Writes the asset row and replaces its interfaces and software.
 pub(crate) async fn write_asset(
     tx: &mut WriteTx<'_>,
@@ -214,6 +331,7 @@ pub(crate) async fn write_asset(
              VALUES ({values}) RETURNING id"
         ),
     };
+    let id_given = id.is_some();
     let mut q = sqlx::query(&sql)
         .bind(data.name.clone())
         .bind(data.kind.code())
@@ -241,8 +359,11 @@ pub(crate) async fn write_asset(
     }
     let id: Id = q.fetch_one(&mut *tx.tx).await?.try_get(0)?;
 
-    sqlx::query("DELETE FROM interfaces WHERE asset_id = $1").bind(id).execute(&mut *tx.tx).await?;
-    sqlx::query("DELETE FROM software WHERE asset_id = $1").bind(id).execute(&mut *tx.tx).await?;
+    // A row that was just inserted without an id has no children yet.
+    if id_given {
+        sqlx::query("DELETE FROM interfaces WHERE asset_id = $1").bind(id).execute(&mut *tx.tx).await?;
+        sqlx::query("DELETE FROM software WHERE asset_id = $1").bind(id).execute(&mut *tx.tx).await?;
+    }
     for (pos, i) in (0_i64..).zip(&data.interfaces) {
         sqlx::query(
             "INSERT INTO interfaces (asset_id, pos, name, ip, mac, segment_id) \
@@ -281,7 +402,7 @@ pub(crate) async fn write_asset(
 }
 
 /// Field-by-field differences between two versions, for the audit log.
-fn diff(old: &AssetData, new: &AssetData) -> Detail {
+pub(crate) fn diff(old: &AssetData, new: &AssetData) -> Detail {
     let (Ok(Value::Object(o)), Ok(Value::Object(n))) =
         (serde_json::to_value(old), serde_json::to_value(new))
     else {
@@ -308,6 +429,12 @@ fn summary(a: &AssetData) -> Detail {
 }
 
 impl Store {
+    /// The whole inventory with interfaces and software, in id order (for the ledger export).
+    pub async fn all_assets(&self) -> Result<Vec<Asset>> {
+        let mut conn = self.pool().acquire().await?;
+        load_all_assets(&mut conn).await
+    }
+
     /// Searches the inventory.
     pub async fn list_assets(&self, q: &AssetQuery) -> Result<Page<Asset>> {
         let mut wh = String::from(" WHERE 1 = 1");
@@ -397,6 +524,47 @@ async fn fetch_asset(conn: &mut sqlx::AnyConnection, id: Id, vendor_scope: Optio
     let mut a = vec![row_to_asset(&row)?];
     attach_details(conn, &mut a).await?;
     a.pop().ok_or_else(|| StoreError::Missing { entity: "asset", id: id.to_string() })
+}
+
+/// Every asset with its interfaces and software, in id order: three queries whatever the size.
+pub(crate) async fn load_all_assets(conn: &mut sqlx::AnyConnection) -> Result<Vec<Asset>> {
+    let rows = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets ORDER BY id"))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut assets = rows.iter().map(row_to_asset).collect::<Result<Vec<_>>>()?;
+    let index: HashMap<Id, usize> = assets.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    let rows = sqlx::query(
+        "SELECT asset_id, name, ip, mac, segment_id FROM interfaces ORDER BY asset_id, pos",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in rows {
+        let aid: Id = r.try_get(0)?;
+        if let Some(a) = index.get(&aid).and_then(|i| assets.get_mut(*i)) {
+            a.data.interfaces.push(Interface {
+                name: r.try_get(1)?,
+                ip: r.try_get(2)?,
+                mac: r.try_get(3)?,
+                segment_id: r.try_get(4)?,
+            });
+        }
+    }
+    let rows =
+        sqlx::query("SELECT asset_id, name, vendor, version, cpe FROM software ORDER BY asset_id, pos")
+            .fetch_all(&mut *conn)
+            .await?;
+    for r in rows {
+        let aid: Id = r.try_get(0)?;
+        if let Some(a) = index.get(&aid).and_then(|i| assets.get_mut(*i)) {
+            a.data.software.push(Software {
+                name: r.try_get(1)?,
+                vendor: r.try_get(2)?,
+                version: r.try_get(3)?,
+                cpe: r.try_get(4)?,
+            });
+        }
+    }
+    Ok(assets)
 }
 
 /// Loads interfaces and software for a set of assets, in chunks.

@@ -55,6 +55,13 @@ macro_rules! insert_returning {
     }};
 }
 
+pub(crate) async fn load_segments(conn: &mut sqlx::AnyConnection) -> Result<Vec<Segment>> {
+    let rows = sqlx::query("SELECT id, name, purpose, cidr, vlan, description FROM segments ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(row_segment).collect()
+}
+
 pub(crate) async fn write_facility(tx: &mut WriteTx<'_>, f: &Facility) -> Result<()> {
     sqlx::query(
         "INSERT INTO facility (id, name, kind, beds, prefecture, address, security_manager, phone) \
@@ -278,12 +285,8 @@ impl Store {
     }
 
     pub async fn list_segments(&self) -> Result<Vec<Segment>> {
-        let rows = sqlx::query(
-            "SELECT id, name, purpose, cidr, vlan, description FROM segments ORDER BY id",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(row_segment).collect()
+        let mut conn = self.pool().acquire().await?;
+        load_segments(&mut conn).await
     }
 
     pub async fn create_segment(&self, actor: &str, s: &Segment) -> Result<Segment> {

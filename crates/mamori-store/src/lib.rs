@@ -16,9 +16,13 @@
 mod assets;
 mod audit;
 mod auth;
+mod import;
 mod inventory;
+pub mod lifecycle;
 mod migrate;
 mod snapshot;
+pub mod source;
+mod stocktake;
 mod util;
 #[doc(hidden)]
 pub mod testing;
@@ -33,7 +37,16 @@ use sqlx::{AnyPool, Executor, Row};
 pub use assets::{AssetQuery, AssetSort, Page};
 pub use audit::{AuditBreak, AuditFilter};
 pub use auth::{ApiToken, NewSession, SessionInfo, hash_password, verify_password};
+pub use import::{
+    AssetSource, Conflict, DiscoveredDevice, IP_MATCH_WINDOW_DAYS, ImportControl, ImportCounts,
+    ImportOptions, ImportPlan, ImportRecord, ImportSource, MatchReason, PREVIEW_LIMIT,
+    PlannedAsset, PlannedChange, PlannedDiscovery, Quiet, RejectedRow,
+};
 pub use inventory::InventoryCounts;
+pub use stocktake::{
+    DEFAULT_STOCKTAKE_DAYS, StocktakeAccount, StocktakeAsset, StocktakeEos, StocktakeRecord,
+    StocktakeReport, StocktakeSummary,
+};
 pub use snapshot::{FORMAT_NAME, FORMAT_VERSION, ImportSummary, Snapshot, SnapshotToken, SnapshotUser};
 pub use util::now;
 pub use audit::verify_chain;
@@ -154,6 +167,8 @@ pub enum StoreError {
     Decode(String),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    #[error("cancelled; nothing was written")]
+    Cancelled,
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -454,6 +469,7 @@ impl StoreError {
             StoreError::Decode(detail) | StoreError::Hash(detail) => {
                 tf(lang, "error.internal", &[("detail", detail)])
             }
+            StoreError::Cancelled => t(lang, "error.cancelled").to_owned(),
             StoreError::Db(e) => tf(lang, "error.database", &[("detail", e)]),
         }
     }

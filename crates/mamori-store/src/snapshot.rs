@@ -6,7 +6,7 @@
 //! kept, so references survive the trip. The format is documented in `docs/export-format.md`;
 //! `format_version` rises with any change that an older mamori could not read.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use mamori_model::{
@@ -75,7 +75,31 @@ pub struct Snapshot {
     pub api_tokens: Vec<SnapshotToken>,
     #[serde(default)]
     pub audit_log: Vec<AuditEntry>,
+    /// Inventory-import history: `imports`, `asset_sources`, `discovered_devices`,
+    /// `stocktakes`, each a list of rows (column → value). Absent in exports of schema 1.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub history: BTreeMap<String, Vec<serde_json::Map<String, Value>>>,
 }
+
+/// The history tables a snapshot carries, with their columns: `true` for integer columns.
+const HISTORY_TABLES: &[(&str, &[(&str, bool)])] = &[
+    (
+        "imports",
+        &[("id", true), ("at", false), ("actor", false), ("kind", false), ("file_name", false), ("sha256", false), ("taken_at", false), ("summary", false)],
+    ),
+    (
+        "asset_sources",
+        &[("id", true), ("asset_id", true), ("import_id", true), ("kind", false), ("line", true), ("observed_at", false), ("match_reason", false), ("data", false), ("changes", false)],
+    ),
+    (
+        "discovered_devices",
+        &[("id", true), ("status", false), ("mac", false), ("ip", false), ("hostname", false), ("client_id", false), ("mac_vendor", false), ("segment_id", true), ("first_seen", false), ("last_seen", false), ("sources", false), ("data", false), ("asset_id", true), ("decided_by", false), ("decided_at", false)],
+    ),
+    (
+        "stocktakes",
+        &[("id", true), ("at", false), ("actor", false), ("days", true), ("summary", false), ("report", false)],
+    ),
+];
 
 /// Largest snapshot accepted (a facility of 100,000 assets is far below this).
 pub const MAX_SNAPSHOT_BYTES: u64 = 512 * 1024 * 1024;
@@ -229,6 +253,10 @@ const IDENTITY_TABLES: &[&str] = &[
     "contacts",
     "users",
     "api_tokens",
+    "imports",
+    "asset_sources",
+    "discovered_devices",
+    "stocktakes",
 ];
 
 impl Store {
@@ -286,7 +314,35 @@ impl Store {
             users,
             api_tokens,
             audit_log: self.audit_chain().await?,
+            history: self.export_history().await?,
         })
+    }
+
+    async fn export_history(&self) -> Result<BTreeMap<String, Vec<serde_json::Map<String, Value>>>> {
+        let mut out = BTreeMap::new();
+        for (table, cols) in HISTORY_TABLES {
+            let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
+            let rows = sqlx::query(&format!("SELECT {} FROM {table} ORDER BY id", names.join(", ")))
+                .fetch_all(self.pool())
+                .await?;
+            let mut list = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let mut m = serde_json::Map::new();
+                for (i, (c, int)) in cols.iter().enumerate() {
+                    let v = if *int {
+                        r.try_get::<Option<i64>, _>(i)?.map(Value::from).unwrap_or(Value::Null)
+                    } else {
+                        r.try_get::<Option<String>, _>(i)?.map(Value::String).unwrap_or(Value::Null)
+                    };
+                    m.insert((*c).to_owned(), v);
+                }
+                list.push(m);
+            }
+            if !list.is_empty() {
+                out.insert((*table).to_owned(), list);
+            }
+        }
+        Ok(out)
     }
 
     /// What would block an import: names of the non-empty tables it would write into.
@@ -389,6 +445,29 @@ impl Store {
             .bind(b2i(t.revoked))
             .execute(&mut *tx.tx)
             .await?;
+        }
+        for (table, cols) in HISTORY_TABLES {
+            let Some(rows) = snap.history.get(*table) else { continue };
+            let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
+            let sql = format!(
+                "INSERT INTO {table} ({}) VALUES ({})",
+                names.join(", "),
+                crate::util::placeholders(1, names.len())
+            );
+            for row in rows {
+                let mut q = sqlx::query(&sql);
+                for (c, int) in cols.iter() {
+                    let v = row.get(*c).unwrap_or(&Value::Null);
+                    q = if *int {
+                        q.bind(v.as_i64())
+                    } else {
+                        q.bind(v.as_str().map(str::to_owned))
+                    };
+                }
+                q.execute(&mut *tx.tx).await.map_err(|e| {
+                    StoreError::Format(format!("{table}: {e}"))
+                })?;
+            }
         }
         if self.backend() == Backend::Postgres {
             for t in IDENTITY_TABLES {

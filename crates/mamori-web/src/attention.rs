@@ -2,13 +2,11 @@
 //! manager can act on today. The full rule engine with attack paths is the risk capability;
 //! these are the facts that need no inference.
 
-use std::sync::OnceLock;
-
 use mamori_model::{
     Account, AccountPrivilege, Asset, AssetKind, Authentication, ConnectionKind,
     ExternalConnection, Id,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// How soon to act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
@@ -45,43 +43,7 @@ pub struct Attention {
     pub asset_id: Option<Id>,
 }
 
-#[derive(Debug, Deserialize)]
-struct EosEntry {
-    name: String,
-    /// Every one of these must appear in the lower-cased OS text.
-    #[serde(rename = "match")]
-    pattern: Vec<String>,
-    #[serde(default)]
-    exclude: Vec<String>,
-    until: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct EosFile {
-    os: Vec<EosEntry>,
-}
-
-fn eos_table() -> &'static [EosEntry] {
-    static TABLE: OnceLock<Vec<EosEntry>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        toml::from_str::<EosFile>(include_str!("../../../content/lifecycle/eos.toml"))
-            .map(|f| f.os)
-            .unwrap_or_default()
-    })
-}
-
-/// The end-of-support entry matching an asset's OS, if any.
-fn eos_for(asset: &Asset) -> Option<&'static EosEntry> {
-    let text = format!(
-        "{} {}",
-        asset.data.os.as_deref().unwrap_or(""),
-        asset.data.os_version.as_deref().unwrap_or("")
-    )
-    .to_lowercase();
-    eos_table()
-        .iter()
-        .find(|e| e.pattern.iter().all(|p| text.contains(p.as_str())) && !e.exclude.iter().any(|x| text.contains(x.as_str())))
-}
+use mamori_store::lifecycle::eos_for_asset as eos_for;
 
 fn subject(a: &Asset) -> String {
     let os = [a.data.os.as_deref(), a.data.os_version.as_deref()]
@@ -291,7 +253,7 @@ mod tests {
 
     #[test]
     fn eos_table_loads_and_matches() {
-        assert!(eos_table().len() >= 5);
+        assert!(mamori_store::lifecycle::os_entries().len() >= 5);
         let found = scan("2026-11-25", &[asset(1, "受付PC", AssetKind::Pc, "Windows 10 Pro 22H2")], &[], &[]);
         assert!(found.iter().any(|a| a.kind == "eos" && a.severity == Severity::High));
         let found = scan("2026-11-25", &[asset(1, "DR", AssetKind::MedicalDevice, "Windows 10 IoT Enterprise LTSC 2021")], &[], &[]);

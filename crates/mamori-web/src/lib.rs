@@ -10,7 +10,10 @@
 mod api;
 mod attention;
 mod auth;
+mod import;
 mod pages;
+mod queue;
+mod uploads;
 mod views;
 
 use std::net::SocketAddr;
@@ -24,7 +27,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use mamori_store::Store;
 
-pub use attention::{Attention, Severity, scan as scan_attention};
+pub use attention::{Attention, Severity, scan as scan_attention, today_jst};
+pub use views::jst;
 pub use auth::LoginLimiter;
 pub use api::openapi;
 
@@ -37,6 +41,8 @@ pub struct Config {
     /// Failed logins allowed per client address and per user name within `login_window`.
     pub login_attempts: u32,
     pub login_window: Duration,
+    /// Largest file the import wizard accepts, in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for Config {
@@ -46,6 +52,7 @@ impl Default for Config {
             session_ttl: Duration::from_secs(8 * 3600),
             login_attempts: 5,
             login_window: Duration::from_secs(15 * 60),
+            max_upload_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -56,12 +63,16 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub limiter: Arc<LoginLimiter>,
+    /// Files in the import wizard, in memory only.
+    pub(crate) uploads: Arc<uploads::Uploads>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
         let limiter = Arc::new(LoginLimiter::new(config.login_attempts, config.login_window));
-        AppState { store, config: Arc::new(config), limiter }
+        // All uploads together: a few files of the largest size.
+        let uploads = Arc::new(uploads::Uploads::new(config.max_upload_bytes.saturating_mul(8)));
+        AppState { store, config: Arc::new(config), limiter, uploads }
     }
 }
 
@@ -69,6 +80,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(import::routes(state.config.max_upload_bytes))
+        .merge(queue::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -30,7 +30,8 @@ pub(crate) fn urlencode(s: &str) -> String {
 }
 
 /// A stored UTC timestamp shown in Japan time (`2026-11-25 09:15`).
-pub(crate) fn jst(ts: &str) -> String {
+/// A stored UTC timestamp as Japan time, `YYYY-MM-DD HH:MM`; other text unchanged.
+pub fn jst(ts: &str) -> String {
     let Ok(t) = ts.parse::<jiff::Timestamp>() else { return ts.to_owned() };
     match jiff::tz::TimeZone::get("Asia/Tokyo") {
         Ok(tz) => t.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string(),
@@ -51,6 +52,11 @@ fn nav_item(ctx: &Ctx, href: &str, key: &str) -> Markup {
 
 /// The frame of every page after login.
 pub(crate) fn layout(ctx: &Ctx, facility: &str, title: &str, body: Markup) -> Response {
+    layout_with_head(ctx, facility, title, html! {}, body)
+}
+
+/// [`layout`] with extra elements in `<head>` (a refresh for a progress page).
+pub(crate) fn layout_with_head(ctx: &Ctx, facility: &str, title: &str, head: Markup, body: Markup) -> Response {
     let other = match ctx.lang {
         Lang::Ja => Lang::En,
         Lang::En => Lang::Ja,
@@ -64,6 +70,7 @@ pub(crate) fn layout(ctx: &Ctx, facility: &str, title: &str, body: Markup) -> Re
                 title { (title) " — mamori" }
                 link rel="stylesheet" href="/static/app.css";
                 script src="/static/app.js" defer {}
+                (head)
             }
             body {
                 header.top {
@@ -72,6 +79,13 @@ pub(crate) fn layout(ctx: &Ctx, facility: &str, title: &str, body: Markup) -> Re
                     nav.main {
                         (nav_item(ctx, "/", "nav.dashboard"))
                         (nav_item(ctx, "/assets", "nav.assets"))
+                        @if ctx.user.role.can_edit() {
+                            (nav_item(ctx, "/import", "import_page.nav"))
+                        }
+                        @if ctx.user.role != Role::Vendor {
+                            (nav_item(ctx, "/unregistered", "unregistered_page.nav"))
+                            (nav_item(ctx, "/stocktake", "stocktake_page.nav"))
+                        }
                         @if matches!(ctx.user.role, Role::Admin | Role::Manager) {
                             (nav_item(ctx, "/audit", "nav.audit"))
                         }

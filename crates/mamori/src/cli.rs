@@ -66,6 +66,11 @@ enum Command {
     /// データベースの書き出し・読み込み・移行 / Export, import and copy the database
     #[command(subcommand)]
     Db(DbCmd),
+    /// 未登録機器（スキャン等で見つかった台帳にない機器） / Unregistered devices seen on the network
+    #[command(subcommand)]
+    Unregistered(crate::inventory::UnregisteredCmd),
+    /// 棚卸し（台帳の定期確認）と記録 / Stocktake: review the ledger and record the review
+    Stocktake(crate::inventory::StocktakeArgs),
     /// Web 画面と API を起動 / Start the web interface and API
     Serve(ServeArgs),
     /// データベースの健全性を確認（正常なら終了コード 0） / Check the database (exit 0 when healthy)
@@ -73,7 +78,7 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Table,
     Text,
     Json,
@@ -127,6 +132,23 @@ enum AssetCmd {
     },
     /// 資産を削除 / Remove an asset
     Remove { id: Id },
+    /// 台帳・スキャン・DHCP・ARP・SBOM の取り込み / Import ledgers, scans, leases, ARP tables, SBOMs
+    Import(crate::inventory::ImportArgs),
+    /// 資産台帳の書き出し（xlsx・csv・json） / Export the ledger (xlsx, csv, json)
+    Export(crate::inventory::ExportArgs),
+    /// 記入用の台帳テンプレート（xlsx） / Blank ledger template (xlsx)
+    Template {
+        /// 出力先 / Output file
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// 資産の情報源（どの取り込みが何をいつ伝えたか） / Where an asset's data came from
+    Sources {
+        id: Id,
+        /// 出力形式 / Output format
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 #[derive(Args)]
@@ -331,7 +353,7 @@ struct ServeArgs {
 }
 
 /// Prints a listing in the chosen format: JSON carries the full records, CSV and tables the rows.
-fn emit(format: Format, header: &[&str], rows: &[Vec<String>], json: &impl serde::Serialize) -> CliResult {
+pub(crate) fn emit(format: Format, header: &[&str], rows: &[Vec<String>], json: &impl serde::Serialize) -> CliResult {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => output::json(&mut out, json),
@@ -342,15 +364,15 @@ fn emit(format: Format, header: &[&str], rows: &[Vec<String>], json: &impl serde
 }
 
 /// An error for the user: the localized message and the exit code.
-struct Failure(String, u8);
+pub(crate) struct Failure(pub(crate) String, pub(crate) u8);
 
 impl Failure {
-    fn store(lang: Lang, e: &StoreError) -> Failure {
+    pub(crate) fn store(lang: Lang, e: &StoreError) -> Failure {
         Failure(e.localized(lang), 1)
     }
 }
 
-type CliResult = Result<(), Failure>;
+pub(crate) type CliResult = Result<(), Failure>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -390,7 +412,7 @@ async fn open(cli: &Cli, lang: Lang, mode: OpenMode) -> Result<Store, Failure> {
     Store::open(&cli.db, mode).await.map_err(|e| Failure::store(lang, &e))
 }
 
-fn io_fail(e: std::io::Error) -> Failure {
+pub(crate) fn io_fail(e: std::io::Error) -> Failure {
     // `mamori asset list | head` closes the pipe early: that is the reader's choice, not an error.
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         return Failure(String::new(), 0);
@@ -432,6 +454,14 @@ async fn run(cli: Cli, lang: Lang) -> CliResult {
         Command::Token(cmd) => token(&cli, lang, &who, cmd).await,
         Command::Audit(cmd) => audit(&cli, lang, cmd).await,
         Command::Db(cmd) => db(&cli, lang, &who, cmd).await,
+        Command::Unregistered(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::inventory::unregistered(&store, lang, &who, cmd).await
+        }
+        Command::Stocktake(a) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::inventory::stocktake(&store, lang, &who, a).await
+        }
         Command::Serve(a) => serve(&cli, lang, a).await,
         Command::Healthcheck(f) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;
@@ -581,6 +611,10 @@ fn print_asset(a: &Asset, lang: Lang, format: Format, segments: &[Segment]) -> C
 }
 
 async fn asset(cli: &Cli, lang: Lang, who: &str, cmd: &AssetCmd) -> CliResult {
+    // The template needs no database.
+    if let AssetCmd::Template { output } = cmd {
+        return crate::inventory::template(lang, output.as_deref());
+    }
     let store = open(cli, lang, OpenMode::Existing).await?;
     let segments = store.list_segments().await.map_err(|e| Failure::store(lang, &e))?;
     match cmd {
@@ -627,6 +661,10 @@ async fn asset(cli: &Cli, lang: Lang, who: &str, cmd: &AssetCmd) -> CliResult {
             println!("{}", tf(lang, "cli.asset_removed", &[("id", id)]));
             Ok(())
         }
+        AssetCmd::Import(a) => crate::inventory::import(&store, lang, who, a).await,
+        AssetCmd::Export(a) => crate::inventory::export(&store, lang, a).await,
+        AssetCmd::Template { .. } => Ok(()),
+        AssetCmd::Sources { id, format } => crate::inventory::sources(&store, lang, *id, *format).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! library crates.
 
 mod cli;
+mod inventory;
 mod output;
 
 use std::process::ExitCode;

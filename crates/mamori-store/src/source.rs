@@ -1,0 +1,240 @@
+//! From a file's bytes to what the reconciliation takes, and from the inventory back to a ledger:
+//! format detection, the parser of each format, the ledger's column mapping, and the
+//! MHLW-friendly export layout. Shared by the CLI and the web import wizard.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mamori_i18n::{Lang, t};
+use mamori_ingest::{IngestError, Ingested, ledger};
+use mamori_model::{Asset, AssetKind, Criticality, LedgerField, Observation, Segment, SourceKind};
+use sha2::{Digest, Sha256};
+
+use crate::{ImportSource, RejectedRow};
+
+/// How to read a file.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// `None`: detect by content.
+    pub format: Option<SourceKind>,
+    /// Ledger column overrides: header text → field (`None` keeps the column as an attribute).
+    pub map: Vec<(String, Option<LedgerField>)>,
+}
+
+/// A ledger's header row and what each column was taken to mean.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ColumnMapping {
+    pub header_line: u64,
+    pub headers: Vec<String>,
+    pub fields: Vec<Option<LedgerField>>,
+}
+
+/// A file read and understood, ready for [`crate::Store::import_observations`].
+#[derive(Debug)]
+pub struct ReadSource {
+    pub source: ImportSource,
+    pub observations: Vec<Observation>,
+    pub rejected: Vec<RejectedRow>,
+    /// Ledgers only.
+    pub mapping: Option<ColumnMapping>,
+}
+
+/// Attribute keys the export writes as their own columns, not as extra columns.
+const MAPPED_ATTRIBUTES: &[&str] = &["hostname", "maintainer"];
+
+fn rejected_row(e: &IngestError) -> RejectedRow {
+    let reason = match e {
+        IngestError::Invalid { reason, .. } | IngestError::Refused { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    RejectedRow { file: e.file().to_owned(), line: e.line(), field: e.field().to_owned(), reason }
+}
+
+/// A code or a catalog label (Japanese or English) of an enum, as ledgers write them.
+fn label_lookup<T: Copy>(all: &[T], key: impl Fn(T) -> String, code: impl Fn(T) -> &'static str, text: &str) -> Option<T> {
+    let text = text.trim().to_lowercase();
+    all.iter().copied().find(|&v| {
+        code(v) == text
+            || t(Lang::Ja, &key(v)).to_lowercase() == text
+            || t(Lang::En, &key(v)).to_lowercase() == text
+    })
+}
+
+/// Resolves the kind and criticality the ledger parser could not read against mamori's own
+/// labels (an export re-imported writes them that way).
+fn resolve_labels(obs: &mut Observation) {
+    if obs.kind.is_none()
+        && let Some(raw) = obs.attributes.get("kind_raw").cloned()
+        && let Some(k) = label_lookup(AssetKind::ALL, |k| k.label_key(), |k| k.code(), &raw)
+    {
+        obs.kind = Some(k);
+        obs.attributes.remove("kind_raw");
+    }
+    if obs.criticality.is_none()
+        && let Some(raw) = obs.attributes.get("criticality_raw").cloned()
+        && let Some(c) = label_lookup(Criticality::ALL, |c| c.label_key(), |c| c.code(), &raw)
+    {
+        obs.criticality = Some(c);
+        obs.attributes.remove("criticality_raw");
+    }
+}
+
+/// SHA-256 of the bytes, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Reads a file of any supported format. `Err` when the file cannot be read at all; rows that
+/// cannot be read are in [`ReadSource::rejected`].
+pub fn read_source(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<ReadSource, IngestError> {
+    let head = bytes.get(..bytes.len().min(64 * 1024)).unwrap_or(bytes);
+    let kind = match opts.format {
+        Some(k) => k,
+        None => mamori_ingest::detect::detect(name, head).ok_or_else(|| IngestError::Invalid {
+            file: name.to_owned(),
+            line: 1,
+            field: "format".into(),
+            reason: "not a format mamori reads (xlsx, csv, nmap XML, DHCP leases, ARP/neighbour \
+                     table, CycloneDX JSON); give --input-format if it is one"
+                .into(),
+        })?,
+    };
+    let mut mapping = None;
+    let ingested: Ingested = match kind {
+        SourceKind::Csv | SourceKind::Xlsx => {
+            let sheet = if kind == SourceKind::Csv {
+                ledger::read_ledger_csv(name, bytes, &opts.map)?
+            } else {
+                ledger::read_ledger_xlsx(name, bytes, &opts.map)?
+            };
+            mapping = Some(ColumnMapping {
+                header_line: sheet.header_line,
+                headers: sheet.headers,
+                fields: sheet.mapping,
+            });
+            let mut ing = sheet.ingested;
+            for o in &mut ing.observations {
+                resolve_labels(o);
+            }
+            ing
+        }
+        SourceKind::Nmap => {
+            let scan = mamori_ingest::parse_nmap(name, bytes)?;
+            mamori_ingest::convert::nmap_observations(&scan)
+        }
+        SourceKind::IscLeases => {
+            let leases = mamori_ingest::parse_isc_leases(name, bytes)?;
+            mamori_ingest::convert::lease_observations(leases)
+        }
+        SourceKind::KeaLeases => mamori_ingest::kea::parse_kea_leases(name, bytes)?,
+        SourceKind::DnsmasqLeases => mamori_ingest::dnsmasq::parse_dnsmasq_leases(name, bytes)?,
+        SourceKind::Arp => mamori_ingest::neigh::parse_neighbours(name, bytes)?,
+        SourceKind::Cyclonedx => mamori_ingest::cyclonedx::parse_cyclonedx(name, bytes)?,
+    };
+    let mut observations = ingested.observations;
+    // The NIC maker from the IEEE registry, where the source did not say.
+    for o in &mut observations {
+        if o.mac_vendor.is_none()
+            && let Some(v) = o.mac.as_deref().and_then(mamori_ingest::oui::vendor_of)
+        {
+            o.mac_vendor = Some(v.to_owned());
+        }
+    }
+    Ok(ReadSource {
+        source: ImportSource {
+            kind,
+            file_name: name.to_owned(),
+            sha256: sha256_hex(bytes),
+            taken_at: ingested.taken_at,
+        },
+        observations,
+        rejected: ingested.rejected.iter().map(rejected_row).collect(),
+        mapping,
+    })
+}
+
+fn jst_date(ts: &str) -> String {
+    let parsed = ts.parse::<jiff::Timestamp>().ok().and_then(|t| {
+        jiff::tz::TimeZone::get("Asia/Tokyo").ok().map(|tz| t.to_zoned(tz).date().to_string())
+    });
+    parsed.unwrap_or_else(|| ts.get(0..10).unwrap_or(ts).to_owned())
+}
+
+/// The ledger layout of the export: header row and one row per asset, in the order of
+/// [`ledger::EXPORT_COLUMNS`], then one column per attribute key in use. Re-importing it changes
+/// nothing.
+pub fn ledger_rows(lang: Lang, assets: &[Asset], segments: &[Segment]) -> (Vec<String>, Vec<Vec<String>>) {
+    let attr_keys: BTreeSet<&str> = assets
+        .iter()
+        .flat_map(|a| a.data.attributes.keys().map(String::as_str))
+        .filter(|k| !MAPPED_ATTRIBUTES.contains(k))
+        .collect();
+    let mut headers: Vec<String> = ledger::EXPORT_COLUMNS
+        .iter()
+        .map(|(_, ja, en)| if lang == Lang::Ja { (*ja).to_owned() } else { (*en).to_owned() })
+        .collect();
+    headers.extend(attr_keys.iter().map(|k| (*k).to_owned()));
+    let seg_names: BTreeMap<i64, &str> = segments.iter().map(|s| (s.id, s.name.as_str())).collect();
+    let yes_no = |b: bool| t(lang, if b { "ledger.yes" } else { "ledger.no" }).to_owned();
+    let rows = assets
+        .iter()
+        .map(|a| {
+            let d = &a.data;
+            let mut row: Vec<String> = ledger::EXPORT_COLUMNS
+                .iter()
+                .map(|(field, _, _)| {
+                    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+                    match field {
+                        LedgerField::AssetId => a.id.to_string(),
+                        LedgerField::Name => d.name.clone(),
+                        LedgerField::Hostname => d.attributes.get("hostname").cloned().unwrap_or_default(),
+                        LedgerField::Kind => t(lang, &d.kind.label_key()).to_owned(),
+                        LedgerField::Criticality => t(lang, &d.criticality.label_key()).to_owned(),
+                        LedgerField::Vendor => s(&d.vendor),
+                        LedgerField::Product => s(&d.product),
+                        LedgerField::Model => s(&d.model),
+                        LedgerField::Os => s(&d.os),
+                        LedgerField::OsVersion => s(&d.os_version),
+                        LedgerField::Serial => s(&d.serial),
+                        LedgerField::Location => s(&d.location),
+                        LedgerField::Department => s(&d.department),
+                        LedgerField::Owner => s(&d.owner),
+                        LedgerField::Segment => d
+                            .interfaces
+                            .iter()
+                            .find_map(|i| i.segment_id.and_then(|id| seg_names.get(&id)))
+                            .map(|n| (*n).to_owned())
+                            .unwrap_or_default(),
+                        LedgerField::Ip => d
+                            .interfaces
+                            .iter()
+                            .map(|i| i.ip.clone().unwrap_or_default())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                            .trim_end()
+                            .to_owned(),
+                        LedgerField::Mac => d
+                            .interfaces
+                            .iter()
+                            .map(|i| i.mac.clone().unwrap_or_default())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                            .trim_end()
+                            .to_owned(),
+                        LedgerField::InternetFacing => yes_no(d.internet_facing),
+                        LedgerField::EndpointProtection => {
+                            d.endpoint_protection.map(yes_no).unwrap_or_default()
+                        }
+                        LedgerField::Maintainer => {
+                            d.attributes.get("maintainer").cloned().unwrap_or_default()
+                        }
+                        LedgerField::LastSeen => d.last_seen.as_deref().map(jst_date).unwrap_or_default(),
+                        LedgerField::Notes => s(&d.notes),
+                    }
+                })
+                .collect();
+            row.extend(attr_keys.iter().map(|k| d.attributes.get(*k).cloned().unwrap_or_default()));
+            row
+        })
+        .collect();
+    (headers, rows)
+}
