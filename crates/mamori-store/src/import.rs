@@ -398,7 +398,7 @@ impl Recon {
         self.segments
             .iter()
             .filter_map(|s| s.net.filter(|n| n.contains(&ip)).map(|n| (n.prefix_len(), s.id)))
-            .max_by_key(|(len, _)| *len)
+            .max_by_key(|(len, id)| (*len, std::cmp::Reverse(*id)))
             .map(|(_, id)| id)
     }
 
@@ -747,7 +747,7 @@ impl Recon {
                 i.segment_id = segs
                     .iter()
                     .filter_map(|(n, id)| n.filter(|n| n.contains(&ip)).map(|n| (n.prefix_len(), *id)))
-                    .max_by_key(|(l, _)| *l)
+                    .max_by_key(|(l, id)| (*l, std::cmp::Reverse(*id)))
                     .map(|(_, id)| id);
             }
         }

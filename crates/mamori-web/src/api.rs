@@ -16,7 +16,10 @@ use mamori_model::{
     Account, Asset, AssetData, AssetKind, AuditEntry, Contact, Contract, ExternalConnection,
     Facility, Id, Role, Segment, User, Vendor,
 };
-use mamori_store::{AssetQuery, AssetSort, AuditFilter, StoreError};
+use mamori_store::{
+    AssetQuery, AssetSort, AuditFilter, DEFAULT_STOCKTAKE_DAYS, DiscoveredDevice, StocktakeReport,
+    StoreError,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
@@ -41,6 +44,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/connections", get(connections))
         .route("/contacts", get(contacts))
         .route("/audit", get(audit))
+        .route("/unregistered", get(unregistered))
+        .route("/stocktake", get(stocktake))
 }
 
 /// An error, as every endpoint reports it.
@@ -133,8 +138,8 @@ impl FromRequestParts<AppState> for ApiUser {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "mamori API", version = "1", description = "施設の資産台帳・構成情報・監査ログ / Facility inventory, configuration and audit log."),
-    paths(me, facility, dashboard, list_assets, create_asset, get_asset, update_asset, delete_asset, segments, vendors, contracts, accounts, connections, contacts, audit),
-    components(schemas(ApiError, AssetPage, DashboardBody, Attention, attention::Severity, Asset, AssetData, mamori_model::Interface, mamori_model::Software, mamori_model::Criticality, AssetKind, Segment, mamori_model::SegmentPurpose, Vendor, mamori_model::VendorKind, Contract, Account, mamori_model::AccountPrivilege, ExternalConnection, mamori_model::ConnectionKind, mamori_model::Authentication, Contact, Facility, mamori_model::FacilityKind, AuditEntry, User, Role)),
+    paths(me, facility, dashboard, list_assets, create_asset, get_asset, update_asset, delete_asset, segments, vendors, contracts, accounts, connections, contacts, audit, unregistered, stocktake),
+    components(schemas(ApiError, AssetPage, DashboardBody, Attention, attention::Severity, Asset, AssetData, mamori_model::Interface, mamori_model::Software, mamori_model::Criticality, AssetKind, Segment, mamori_model::SegmentPurpose, Vendor, mamori_model::VendorKind, Contract, Account, mamori_model::AccountPrivilege, ExternalConnection, mamori_model::ConnectionKind, mamori_model::Authentication, Contact, Facility, mamori_model::FacilityKind, AuditEntry, User, Role, DiscoveredDevice, StocktakeReport, mamori_store::StocktakeSummary, mamori_store::StocktakeAsset, mamori_store::StocktakeAccount, mamori_store::StocktakeEos)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -302,4 +307,45 @@ async fn audit(State(s): State<AppState>, u: ApiUser, Query(p): Query<AuditParam
     u.require(matches!(u.user.role, Role::Admin | Role::Manager))?;
     let f = AuditFilter { entity: p.entity, entity_id: p.entity_id, actor: p.actor, limit: p.limit.unwrap_or(100), offset: p.offset.unwrap_or(0) };
     s.store.list_audit(&f).await.map(Json).map_err(|e| store_fail(u.lang, &e))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct UnregisteredParams {
+    /// Include devices already adopted into the ledger or rejected.
+    all: Option<bool>,
+}
+
+/// The unregistered-device queue (未登録機器): devices scans and leases saw that are not in the
+/// ledger, pending review unless `all=true` (not for vendors).
+#[utoipa::path(get, path = "/api/v1/unregistered", params(UnregisteredParams), responses((status = 200, body = Vec<DiscoveredDevice>), (status = 403, body = ApiError)))]
+async fn unregistered(State(s): State<AppState>, u: ApiUser, Query(p): Query<UnregisteredParams>) -> ApiResult<Json<Vec<DiscoveredDevice>>> {
+    u.require(u.user.role != Role::Vendor)?;
+    let status = if p.all.unwrap_or(false) { None } else { Some("pending") };
+    s.store.list_discovered(status).await.map(Json).map_err(|e| store_fail(u.lang, &e))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct StocktakeParams {
+    /// Window in days after which an unseen asset or unused account is listed (1–3650, default 90).
+    days: Option<i64>,
+    /// Reference day in Japan, `YYYY-MM-DD` (default today).
+    date: Option<String>,
+}
+
+/// The stocktake (棚卸し) report as of a day; nothing is recorded (not for vendors).
+#[utoipa::path(get, path = "/api/v1/stocktake", params(StocktakeParams), responses((status = 200, body = StocktakeReport), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
+async fn stocktake(State(s): State<AppState>, u: ApiUser, Query(p): Query<StocktakeParams>) -> ApiResult<Json<StocktakeReport>> {
+    u.require(u.user.role != Role::Vendor)?;
+    let date = match p.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => match d.parse::<jiff::civil::Date>() {
+            Ok(day) => day.to_string(),
+            Err(e) => return Err(fail(StatusCode::BAD_REQUEST, "invalid", format!("date: {e}"))),
+        },
+        None => crate::today_jst(),
+    };
+    let days = p.days.unwrap_or(DEFAULT_STOCKTAKE_DAYS);
+    if !(1..=3650).contains(&days) {
+        return Err(fail(StatusCode::BAD_REQUEST, "invalid", t(u.lang, "stocktake_page.bad_days").into()));
+    }
+    s.store.stocktake(&date, days).await.map(Json).map_err(|e| store_fail(u.lang, &e))
 }

@@ -75,6 +75,11 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
     let counts = tryr!(ctx, state.store.counts(scope).await);
     let segments = tryr!(ctx, state.store.list_segments().await);
     let items = tryr!(ctx, attention::for_scope(&state.store, scope).await);
+    let unregistered = if scope.is_none() {
+        tryr!(ctx, state.store.list_discovered(Some("pending")).await).len()
+    } else {
+        0
+    };
     let high = items.iter().filter(|a| a.severity == Severity::High).count();
     let name = facility.as_ref().map(|f| f.name.clone()).unwrap_or_default();
     let max_kind = counts.by_kind.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
@@ -98,6 +103,10 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
                 span.label { (ctx.t("dashboard.high_items")) }
             }
             @if scope.is_none() {
+                a.card.alert-card[unregistered > 0] href="/unregistered" id="unregistered-card" {
+                    span.num { (unregistered) }
+                    span.label { (ctx.t("unregistered_page.dashboard_card")) }
+                }
                 div.card { span.num { (counts.segments) } span.label { (ctx.t("dashboard.segments")) } }
                 div.card { span.num { (counts.accounts) } span.label { (ctx.t("dashboard.accounts")) } }
                 div.card { span.num { (counts.external_connections) } span.label { (ctx.t("dashboard.connections")) } }
@@ -236,8 +245,15 @@ async fn asset_list(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Lis
     let body = html! {
         div.titlebar {
             h1 { (ctx.t("assets.title")) }
-            @if ctx.user.role.can_edit() {
-                a.button.primary href="/assets/new" { (ctx.t("assets.add")) }
+            div.actions {
+                @if ctx.user.role != Role::Vendor {
+                    a.button href="/assets/export.xlsx" id="export-xlsx" download { (ctx.t("export_page.xlsx")) }
+                    a.button href="/assets/export.csv" id="export-csv" download { (ctx.t("export_page.csv")) }
+                }
+                @if ctx.user.role.can_edit() {
+                    a.button href="/import" id="import-link" { (ctx.t("import_page.nav")) }
+                    a.button.primary href="/assets/new" { (ctx.t("assets.add")) }
+                }
             }
         }
         form.filters method="get" action="/assets" role="search" {
@@ -310,6 +326,11 @@ async fn asset_detail(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id
     let vendors = tryr!(ctx, state.store.list_vendors().await);
     let history = if matches!(ctx.user.role, Role::Admin | Role::Manager) {
         tryr!(ctx, state.store.list_audit(&AuditFilter { entity: Some("asset".into()), entity_id: Some(id), limit: 20, ..Default::default() }).await)
+    } else {
+        Vec::new()
+    };
+    let sources = if ctx.vendor_scope().is_none() {
+        tryr!(ctx, state.store.asset_sources(id).await)
     } else {
         Vec::new()
     };
@@ -400,8 +421,41 @@ async fn asset_detail(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id
                 }
             }
         }
+        @if ctx.vendor_scope().is_none() {
+            section.panel id="asset-sources" {
+                h2 { (ctx.t("sources.title")) }
+                @if sources.is_empty() { p.muted { (ctx.t("sources.none")) } } @else {
+                    table.list {
+                        thead { tr { th { (ctx.t("sources.at")) } th { (ctx.t("sources.kind")) } th { (ctx.t("sources.file")) } th { (ctx.t("sources.reason")) } th { (ctx.t("sources.changes")) } } }
+                        tbody { @for s in &sources { tr {
+                            td.mono.nowrap { (jst(&s.at)) br; span.muted.small { (s.actor) } }
+                            td { (ctx.t(&format!("source_kind.{}", s.kind))) }
+                            td.small { (s.file_name) ":" (s.line) }
+                            td { (ctx.t(&format!("match_reason.{}", s.match_reason))) }
+                            td { (changed_fields(&ctx, &s.changes)) }
+                        } } }
+                    }
+                }
+            }
+        }
     };
     layout(&ctx, &name, &d.name, body)
+}
+
+/// The fields an import changed, by their labels.
+fn changed_fields(ctx: &Ctx, changes: &serde_json::Value) -> String {
+    let names: Vec<String> = changes
+        .as_object()
+        .map(|m| {
+            m.keys()
+                .map(|k| {
+                    let key = format!("field.{k}");
+                    if mamori_i18n::has(&key) { ctx.t(&key).to_owned() } else { k.clone() }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() { "—".to_owned() } else { names.join("、") }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,7 +700,7 @@ async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Aud
         form.filters method="get" action="/audit" {
             select name="entity" aria-label=(ctx.t("audit.entity")) data-autosubmit {
                 option value="" { (ctx.t("audit.all_entities")) }
-                @for e in ["asset", "segment", "facility", "user", "api_token", "vendor", "contract", "account"] {
+                @for e in ["asset", "import", "discovered", "stocktake", "segment", "facility", "user", "api_token", "vendor", "contract", "account"] {
                     option value=(e) selected[p.entity.as_deref() == Some(e)] { (ctx.t(&format!("entity.{e}"))) }
                 }
             }

@@ -213,3 +213,115 @@ async fn the_web_ui_works_in_chromium() {
     }
     c.close().await.unwrap();
 }
+
+const LEDGER_CSV: &str = "医療情報システム機器台帳 令和8年度\n\
+機器名,種別,IPアドレス,MACアドレス,設置場所,管理責任者,資産番号\n\
+中待合サイネージPC,PC,192.168.10.231,00:1b:44:11:3a:b7,中待合,山田 太郎,MN-PC-031\n\
+第2診察室プリンタ,プリンタ,192.168.10.232,,第2診察室,,MN-PR-032\n\
+壊れた行,PC,999.1.1.1,,,,\n";
+
+const LEASES: &str = "lease 192.168.1.77 {\n  starts 4 2026/11/19 10:00:00;\n  ends 4 2026/11/19 22:00:00;\n  \
+binding state active;\n  hardware ethernet 00:11:22:33:44:55;\n  client-hostname \"unknown-pc\";\n}\n\
+lease 192.168.1.78 {\n  starts 4 2026/11/19 11:00:00;\n  ends 4 2026/11/19 23:00:00;\n  \
+binding state active;\n  hardware ethernet da:a1:19:5e:00:01;\n  client-hostname \"someones-iphone\";\n}\n";
+
+/// Chooses `path` in the upload form and submits it.
+async fn upload_file(c: &Client, base: &str, path: &std::path::Path) {
+    c.goto(&format!("{base}/import")).await.unwrap();
+    let input = c.wait().for_element(Locator::Css("#upload-form input[type=file]")).await.unwrap();
+    input.send_keys(&path.display().to_string()).await.unwrap();
+    c.find(Locator::Css("#upload-form button[type=submit]")).await.unwrap().click().await.unwrap();
+}
+
+/// Waits for the progress page (which reloads itself) to show the result.
+async fn wait_for_result(c: &Client) {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("import-done"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn import_wizard_queue_and_stocktake_in_chromium() {
+    let Some((_driver, c)) = driver().await else { return };
+    let files = TempDir::new().unwrap();
+    let ledger = files.0.join("台帳.csv");
+    std::fs::write(&ledger, LEDGER_CSV).unwrap();
+    let leases = files.0.join("dhcpd.leases");
+    std::fs::write(&leases, LEASES).unwrap();
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let base = format!("http://{}", s.addr);
+        let before = s.store.all_assets().await.unwrap().len();
+        login(&c, &base, "manager").await;
+
+        // Upload a ledger through the file input.
+        c.goto(&format!("{base}/import")).await.unwrap();
+        shot(&c, &format!("{backend}-20-import")).await;
+        upload_file(&c, &base, &ledger).await;
+
+        // Mapping: the headers and the proposals. The facility's own asset numbers (資産番号)
+        // are taken for mamori's asset ID, so every row is unreadable until that column is
+        // kept as an extra field instead.
+        let table = text(&c, "#mapping-table").await;
+        assert!(table.contains("機器名") && table.contains("資産番号"), "{backend}: {table}");
+        assert!(table.contains("中待合サイネージPC") && table.contains("MN-PC-031"), "{backend}: the file's values: {table}");
+        assert!(c.current_url().await.unwrap().path().ends_with("/mapping"));
+        assert!(text(&c, "#mapping-rejected").await.contains("資産番号"), "{backend}: the reason is shown");
+        shot(&c, &format!("{backend}-21-import-mapping")).await;
+        c.find(Locator::Id("col6")).await.unwrap().select_by_value("-").await.unwrap();
+        c.find(Locator::Id("apply-mapping")).await.unwrap().click().await.unwrap();
+
+        // Preview: nothing written yet.
+        let counts = text(&c, "#import-counts").await;
+        assert!(counts.contains("新規"), "{backend}: {counts}");
+        assert_eq!(text(&c, "#count-created .num").await, "2");
+        assert_eq!(text(&c, "#count-rejected .num").await, "1");
+        assert!(text(&c, "#plan-rejected").await.contains("999.1.1.1"));
+        assert_eq!(s.store.all_assets().await.unwrap().len(), before, "{backend}: preview writes nothing");
+        shot(&c, &format!("{backend}-22-import-preview")).await;
+        c.find(Locator::Id("confirm-import")).await.unwrap().click().await.unwrap();
+
+        // Progress, then the result with links to the new assets.
+        wait_for_result(&c).await;
+        assert!(text(&c, "#plan-created").await.contains("中待合サイネージPC"));
+        assert_eq!(s.store.all_assets().await.unwrap().len(), before + 2, "{backend}");
+        shot(&c, &format!("{backend}-23-import-result")).await;
+        c.find(Locator::LinkText("中待合サイネージPC")).await.unwrap().click().await.unwrap();
+        let sources = text(&c, "#asset-sources").await;
+        assert!(sources.contains("CSV 台帳") && sources.contains("台帳.csv:3"), "{backend}: {sources}");
+        shot(&c, &format!("{backend}-24-asset-sources")).await;
+
+        // A DHCP leases file: no mapping step, two unregistered devices.
+        upload_file(&c, &base, &leases).await;
+        assert_eq!(text(&c, "#count-flagged .num").await, "2", "{backend}");
+        c.find(Locator::Id("confirm-import")).await.unwrap().click().await.unwrap();
+        wait_for_result(&c).await;
+
+        // The queue: adopt the PC.
+        c.goto(&format!("{base}/unregistered")).await.unwrap();
+        let queue = text(&c, "#queue-table").await;
+        assert!(queue.contains("unknown-pc") && queue.contains("ランダム化MAC"), "{backend}: {queue}");
+        shot(&c, &format!("{backend}-25-unregistered")).await;
+        let pc = s.store.list_discovered(Some("pending")).await.unwrap().into_iter().find(|d| d.hostname.as_deref() == Some("unknown-pc")).unwrap();
+        let name = c.find(Locator::Css(&format!("#device-{} form.adopt input[name=name]", pc.id))).await.unwrap();
+        name.clear().await.unwrap();
+        name.send_keys("検査室の不明PC").await.unwrap();
+        c.find(Locator::Css(&format!("#device-{} form.adopt button", pc.id))).await.unwrap().click().await.unwrap();
+        let ok = text(&c, "main .alert.ok").await;
+        assert!(ok.contains("資産 #"), "{backend}: {ok}");
+        assert!(s.store.all_assets().await.unwrap().iter().any(|a| a.data.name == "検査室の不明PC"));
+
+        // The stocktake: record it.
+        c.goto(&format!("{base}/stocktake")).await.unwrap();
+        assert!(text(&c, "#st-eos").await.contains("サポートが終了"), "{backend}");
+        shot(&c, &format!("{backend}-26-stocktake")).await;
+        c.find(Locator::Id("record-stocktake")).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#stocktake-recorded").await.contains("記録しました"));
+        assert!(text(&c, "#stocktake-history").await.contains("manager"));
+        shot(&c, &format!("{backend}-27-stocktake-recorded")).await;
+        logout(&c, &base).await;
+    }
+    c.close().await.unwrap();
+}

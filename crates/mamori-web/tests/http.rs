@@ -235,3 +235,399 @@ async fn json_api_with_tokens_and_openapi() {
         assert_eq!(c.post(s.url("/api/v1/assets")).bearer_auth(&vt).json(&body).send().await.unwrap().status(), 403);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Import wizard, unregistered devices, stocktake, export
+
+const LEDGER_CSV: &str = "資産管理台帳 令和8年度\n\
+機器名,種別,IPアドレス,MACアドレス,設置場所,管理責任者\n\
+中待合サイネージPC,PC,192.168.10.231,00:1b:44:11:3a:b7,中待合,山田 太郎\n\
+第2診察室プリンタ,プリンタ,192.168.10.232,,第2診察室,\n\
+壊れた行,PC,999.1.1.1,,,\n";
+
+const LEASES: &str = "lease 192.168.1.77 {\n  starts 4 2026/11/19 10:00:00;\n  ends 4 2026/11/19 22:00:00;\n  \
+binding state active;\n  hardware ethernet 00:11:22:33:44:55;\n  client-hostname \"unknown-pc\";\n}\n\
+lease 192.168.1.78 {\n  starts 4 2026/11/19 11:00:00;\n  ends 4 2026/11/19 23:00:00;\n  \
+binding state active;\n  hardware ethernet da:a1:19:5e:00:01;\n  client-hostname \"someones-iphone\";\n}\n";
+
+/// A multipart/form-data body as a browser sends the upload form: (content type, body).
+fn multipart(fields: &[(&str, &str)], file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----mamoriTestBoundary7d1f0c";
+    let mut b = Vec::new();
+    for (name, value) in fields {
+        b.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    b.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+            .as_bytes(),
+    );
+    b.extend_from_slice(bytes);
+    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), b)
+}
+
+async fn upload(c: &reqwest::Client, s: &common::Server, csrf: &str, file_name: &str, bytes: &[u8]) -> reqwest::Response {
+    let (ct, body) = multipart(&[("csrf", csrf), ("format", "auto"), ("target", "")], file_name, bytes);
+    c.post(s.url("/import")).header("content-type", ct).body(body).send().await.unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// `/import/<token>/<step>` → token.
+fn token_of(loc: &str) -> String {
+    loc.trim_start_matches("/import/").split('/').next().unwrap().to_owned()
+}
+
+fn count_in(page: &str, id: &str) -> i64 {
+    let i = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("{id} in page"));
+    let rest = &page[i..];
+    let j = rest.find("class=\"num\">").unwrap() + "class=\"num\">".len();
+    rest[j..rest[j..].find('<').unwrap() + j].parse().unwrap()
+}
+
+/// Follows the progress page until the import is done.
+async fn wait_done(c: &reqwest::Client, s: &common::Server, token: &str) -> String {
+    for _ in 0..200 {
+        let page = c.get(s.url(&format!("/import/{token}/progress"))).send().await.unwrap().text().await.unwrap();
+        if page.contains("id=\"import-done\"") || page.contains("id=\"import-failed\"") || page.contains("id=\"import-cancelled\"") {
+            return page;
+        }
+        assert!(page.contains("http-equiv=\"refresh\""), "a running import refreshes itself");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("import did not finish");
+}
+
+#[tokio::test]
+async fn ledger_import_wizard_end_to_end() {
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let (c, csrf) = login(&s, "manager").await;
+        let page = c.get(s.url("/import")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains("自動判定"), "{backend}");
+        let before = s.store.all_assets().await.unwrap().len();
+
+        // Upload: a ledger goes to the mapping step.
+        let r = upload(&c, &s, &csrf, "台帳.csv", LEDGER_CSV.as_bytes()).await;
+        assert_eq!(r.status(), 303, "{backend}");
+        let loc = location(&r);
+        assert!(loc.ends_with("/mapping"), "{loc}");
+        let token = token_of(&loc);
+        let mapping = c.get(s.url(&loc)).send().await.unwrap().text().await.unwrap();
+        for h in ["機器名", "種別", "IPアドレス", "MACアドレス", "設置場所", "管理責任者"] {
+            assert!(mapping.contains(&format!(">{h}</label>")), "{backend}: header {h} listed");
+        }
+        assert!(mapping.contains("見出し行（2 行目）"), "header row found below the title");
+        assert!(mapping.contains("<option value=\"location\" selected>"), "proposal pre-selected");
+        assert!(mapping.contains("中待合サイネージPC") && mapping.contains("192.168.10.231"), "sample values");
+        assert!(mapping.contains("追加項目として保持"));
+
+        // Two columns on one field are refused; the proposal is then confirmed.
+        let cols = ["name", "kind", "ip", "mac", "location", "owner"];
+        let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+        form.extend(cols.iter().enumerate().map(|(i, f)| (format!("col{i}"), (*f).to_owned())));
+        let mut dup = form.clone();
+        dup[6].1 = "name".into();
+        let r = c.post(s.url(&format!("/import/{token}/mapping"))).form(&dup).send().await.unwrap();
+        assert_eq!(r.status(), 422, "{backend}");
+        assert!(r.text().await.unwrap().contains("複数の列"));
+        let mut forged = form.clone();
+        forged[0].1 = "forged".into();
+        let r = c.post(s.url(&format!("/import/{token}/mapping"))).form(&forged).send().await.unwrap();
+        assert_eq!(r.status(), 403, "CSRF on the mapping step");
+        let r = c.post(s.url(&format!("/import/{token}/mapping"))).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{backend}");
+        assert_eq!(location(&r), format!("/import/{token}/preview"));
+
+        // Preview: counts and lists, nothing written.
+        let preview = c.get(s.url(&format!("/import/{token}/preview"))).send().await.unwrap().text().await.unwrap();
+        assert_eq!(count_in(&preview, "count-created"), 2, "{backend}: {preview}");
+        assert_eq!(count_in(&preview, "count-updated"), 0);
+        assert_eq!(count_in(&preview, "count-rejected"), 1);
+        assert!(preview.contains("第2診察室プリンタ") && preview.contains("999.1.1.1"), "{backend}: lists");
+        assert!(preview.contains("台帳.csv") && preview.contains("id=\"plan-rejected\""));
+        assert_eq!(s.store.all_assets().await.unwrap().len(), before, "{backend}: preview writes nothing");
+        assert!(!s.store.list_audit(&Default::default()).await.unwrap().iter().any(|e| e.action == "asset.import"));
+
+        // Another user cannot see or confirm it.
+        let (other, other_csrf) = login(&s, "admin").await;
+        for step in ["mapping", "preview", "progress"] {
+            let r = other.get(s.url(&format!("/import/{token}/{step}"))).send().await.unwrap();
+            assert_eq!(r.status(), 404, "{backend}: other user, {step}");
+        }
+        let r = other.post(s.url(&format!("/import/{token}/confirm"))).form(&[("csrf", other_csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{backend}: other user confirms");
+        let r = other.post(s.url(&format!("/import/{token}/cancel"))).form(&[("csrf", other_csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(c.get(s.url(&format!("/import/{token}/preview"))).send().await.unwrap().status(), 200, "not discarded by another user");
+
+        // A viewer can neither upload nor confirm.
+        let (viewer, viewer_csrf) = login(&s, "viewer").await;
+        assert_eq!(viewer.get(s.url("/import")).send().await.unwrap().status(), 403);
+        assert_eq!(upload(&viewer, &s, &viewer_csrf, "台帳.csv", LEDGER_CSV.as_bytes()).await.status(), 403);
+        let r = viewer.post(s.url(&format!("/import/{token}/confirm"))).form(&[("csrf", viewer_csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{backend}");
+        assert!(!viewer.get(s.url("/assets")).send().await.unwrap().text().await.unwrap().contains("href=\"/import\""));
+
+        // Without the CSRF token nothing happens.
+        let r = c.post(s.url(&format!("/import/{token}/confirm"))).form(&[("csrf", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{backend}");
+        assert_eq!(upload(&c, &s, "forged", "台帳.csv", LEDGER_CSV.as_bytes()).await.status(), 403);
+        assert_eq!(s.store.all_assets().await.unwrap().len(), before);
+
+        // Confirm: the import runs in the background; the progress page ends with the result.
+        let r = c.post(s.url(&format!("/import/{token}/confirm"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{backend}");
+        assert_eq!(location(&r), format!("/import/{token}/progress"));
+        let done = wait_done(&c, &s, &token).await;
+        assert!(done.contains("id=\"import-done\""), "{backend}: {done}");
+        assert_eq!(count_in(&done, "count-created"), 2);
+        let assets = s.store.all_assets().await.unwrap();
+        assert_eq!(assets.len(), before + 2, "{backend}");
+        let signage = assets.iter().find(|a| a.data.name == "中待合サイネージPC").unwrap();
+        assert_eq!(signage.data.owner.as_deref(), Some("山田 太郎"));
+        assert_eq!(signage.data.location.as_deref(), Some("中待合"));
+        assert!(done.contains(&format!("href=\"/assets/{}\"", signage.id)), "result links the new asset");
+        let audit = s.store.list_audit(&Default::default()).await.unwrap();
+        assert!(audit.iter().any(|e| e.action == "asset.import" && e.actor == "manager"), "{backend}");
+        // The token is used up.
+        let r = c.get(s.url(&format!("/import/{token}/preview"))).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let r = c.post(s.url(&format!("/import/{token}/confirm"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(location(&r), format!("/import/{token}/progress"));
+        assert_eq!(s.store.all_assets().await.unwrap().len(), before + 2, "{backend}: not imported twice");
+
+        // Provenance on the asset page.
+        let detail = c.get(s.url(&format!("/assets/{}", signage.id))).send().await.unwrap().text().await.unwrap();
+        assert!(detail.contains("id=\"asset-sources\"") && detail.contains("情報源"), "{backend}");
+        assert!(detail.contains("CSV 台帳") && detail.contains("台帳.csv:3") && detail.contains("新規登録"), "{backend}: {detail}");
+        // The import page lists it.
+        let page = c.get(s.url("/import")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"import-history\"") && page.contains("台帳.csv"));
+        // An upload can be discarded before it is imported.
+        let r = upload(&c, &s, &csrf, "台帳.csv", LEDGER_CSV.as_bytes()).await;
+        let discard = token_of(&location(&r));
+        let r = c.post(s.url(&format!("/import/{discard}/cancel"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(location(&r), "/import");
+        assert_eq!(c.get(s.url(&format!("/import/{discard}/preview"))).send().await.unwrap().status(), 404, "{backend}");
+        // The audit log can be filtered to imports.
+        let audit = c.get(s.url("/audit?entity=import")).send().await.unwrap().text().await.unwrap();
+        assert!(audit.contains("資産情報の取り込み"), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn unreadable_and_oversized_uploads_are_refused_clearly() {
+    let (_, db) = fresh_databases().await.into_iter().next().unwrap();
+    let s = start(db, Config { max_upload_bytes: 2048, ..Config::default() }).await;
+    let (c, csrf) = login(&s, "manager").await;
+    // Not a format mamori reads: back to the form with file, line, field and reason.
+    let r = upload(&c, &s, &csrf, "notes.txt", "これはただのメモです。\n台帳ではありません。\n".as_bytes()).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"upload-error\"") && page.contains("ファイルを読み込めません"), "{page}");
+    assert!(page.contains("notes.txt") && page.contains("format"), "{page}");
+    assert!(page.contains("id=\"upload-form\""), "the form again");
+    // A CSV without a header row mamori knows.
+    let r = upload(&c, &s, &csrf, "x.csv", b"foo,bar\n1,2\n").await;
+    assert_eq!(r.status(), 422);
+    // Over the limit: refused with a Japanese message.
+    let big = vec![b'a'; 4096];
+    let r = upload(&c, &s, &csrf, "big.csv", &big).await;
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.unwrap().contains("ファイルが大きすぎます（上限"), "too large");
+    // Over the request body limit itself: the same message, not a bare error.
+    let huge = vec![b'a'; 600 * 1024];
+    let r = upload(&c, &s, &csrf, "huge.csv", &huge).await;
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.unwrap().contains("ファイルが大きすぎます（上限"), "body limit");
+    // No file at all.
+    let r = upload(&c, &s, &csrf, "", b"").await;
+    assert_eq!(r.status(), 422);
+}
+
+#[tokio::test]
+async fn unregistered_devices_are_adopted_and_rejected() {
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let (c, csrf) = login(&s, "manager").await;
+        // A leases file has no mapping step.
+        let r = upload(&c, &s, &csrf, "dhcpd.leases", LEASES.as_bytes()).await;
+        assert_eq!(r.status(), 303, "{backend}");
+        let loc = location(&r);
+        assert!(loc.ends_with("/preview"), "{loc}");
+        let token = token_of(&loc);
+        let preview = c.get(s.url(&loc)).send().await.unwrap().text().await.unwrap();
+        assert_eq!(count_in(&preview, "count-flagged"), 2, "{backend}: {preview}");
+        assert!(preview.contains("unknown-pc") && preview.contains("DHCP リース（ISC dhcpd）"));
+        assert!(s.store.list_discovered(None).await.unwrap().is_empty(), "{backend}: preview writes nothing");
+        let r = c.post(s.url(&format!("/import/{token}/confirm"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let done = wait_done(&c, &s, &token).await;
+        assert!(done.contains("id=\"import-done\"") && done.contains("href=\"/unregistered\""), "{backend}: {done}");
+
+        // The queue and the dashboard.
+        let queue = c.get(s.url("/unregistered")).send().await.unwrap().text().await.unwrap();
+        assert!(queue.contains("unknown-pc") && queue.contains("00:11:22:33:44:55") && queue.contains("192.168.1.77"), "{backend}");
+        assert!(queue.contains("ランダム化MAC"), "{backend}: the phone's MAC is marked");
+        assert!(queue.contains("value=\"unknown-pc\""), "name prefilled from the proposal");
+        let dash = c.get(s.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(dash.contains("id=\"unregistered-card\"") && dash.contains("確認待ちの未登録機器"), "{backend}");
+        let list = s.store.list_discovered(Some("pending")).await.unwrap();
+        assert_eq!(list.len(), 2);
+        let pc = list.iter().find(|d| d.hostname.as_deref() == Some("unknown-pc")).unwrap();
+        let phone = list.iter().find(|d| d.randomized_mac()).unwrap();
+
+        // A viewer reads the queue but cannot decide; a vendor does not see it.
+        let (viewer, viewer_csrf) = login(&s, "viewer").await;
+        let vq = viewer.get(s.url("/unregistered")).send().await.unwrap();
+        assert_eq!(vq.status(), 200);
+        assert!(!vq.text().await.unwrap().contains("/adopt\""), "{backend}: no forms for a viewer");
+        let r = viewer.post(s.url(&format!("/unregistered/{}/adopt", pc.id))).form(&[("csrf", viewer_csrf.as_str()), ("name", "x"), ("kind", "pc")]).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        let (vendor, _) = login(&s, "vendor").await;
+        assert_eq!(vendor.get(s.url("/unregistered")).send().await.unwrap().status(), 403);
+        assert_eq!(vendor.get(s.url("/stocktake")).send().await.unwrap().status(), 403);
+        assert_eq!(vendor.get(s.url("/import")).send().await.unwrap().status(), 403);
+        assert!(!vendor.get(s.url("/")).send().await.unwrap().text().await.unwrap().contains("href=\"/unregistered\""));
+
+        // CSRF.
+        let r = c.post(s.url(&format!("/unregistered/{}/reject", phone.id))).form(&[("csrf", "forged"), ("reason", "x")]).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{backend}");
+        // An empty name is refused with the form's error.
+        let r = c.post(s.url(&format!("/unregistered/{}/adopt", pc.id))).form(&[("csrf", csrf.as_str()), ("name", " "), ("kind", "pc")]).send().await.unwrap();
+        assert_eq!(r.status(), 422, "{backend}");
+
+        // Adopt the PC, reject the phone.
+        let r = c
+            .post(s.url(&format!("/unregistered/{}/adopt", pc.id)))
+            .form(&[("csrf", csrf.as_str()), ("name", "検査室の不明PC"), ("kind", "pc"), ("owner", "山田")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{backend}");
+        let asset_id: i64 = location(&r).rsplit('=').next().unwrap().parse().unwrap();
+        let a = s.store.get_asset(asset_id, None).await.unwrap();
+        assert_eq!(a.data.name, "検査室の不明PC");
+        assert_eq!(a.data.owner.as_deref(), Some("山田"));
+        assert_eq!(a.data.kind.code(), "pc");
+        assert_eq!(a.data.interfaces[0].mac.as_deref(), Some("00:11:22:33:44:55"));
+        let r = c.post(s.url(&format!("/unregistered/{}/reject", phone.id))).form(&[("csrf", csrf.as_str()), ("reason", "職員の私物スマートフォン")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(s.store.get_discovered(phone.id).await.unwrap().status, "rejected");
+        assert_eq!(s.store.get_discovered(pc.id).await.unwrap().status, "adopted");
+        // Deciding twice is a conflict, not a second asset.
+        let r = c.post(s.url(&format!("/unregistered/{}/adopt", pc.id))).form(&[("csrf", csrf.as_str()), ("name", "again"), ("kind", "pc")]).send().await.unwrap();
+        assert_eq!(r.status(), 409, "{backend}");
+        let queue = c.get(s.url("/unregistered")).send().await.unwrap().text().await.unwrap();
+        assert!(queue.contains("id=\"queue-empty\""), "{backend}: nothing pending");
+        let all = c.get(s.url("/unregistered?all=1")).send().await.unwrap().text().await.unwrap();
+        assert!(all.contains("台帳に登録済み") && all.contains("除外") && all.contains(&format!("href=\"/assets/{asset_id}\"")), "{backend}");
+        let audit: Vec<String> = s.store.list_audit(&Default::default()).await.unwrap().into_iter().map(|e| e.action).collect();
+        assert!(audit.contains(&"discovered.adopt".to_owned()) && audit.contains(&"discovered.reject".to_owned()), "{backend}");
+
+        // The API.
+        let manager = s.store.list_users().await.unwrap().into_iter().find(|u| u.username == "manager").unwrap();
+        let (_, token) = s.store.create_api_token("test", manager.id, "ci").await.unwrap();
+        let api = reqwest::Client::new();
+        let all: Value = api.get(s.url("/api/v1/unregistered?all=true")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(all.as_array().unwrap().len(), 2, "{backend}");
+        let pending: Value = api.get(s.url("/api/v1/unregistered")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert!(pending.as_array().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn stocktake_page_records_and_lists() {
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let (c, csrf) = login(&s, "manager").await;
+        let page = c.get(s.url("/stocktake")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("棚卸し") && page.contains("value=\"90\""), "{backend}");
+        for id in ["st-not-seen", "st-never-seen", "st-accounts", "st-eos", "st-no-owner", "st-no-segment", "st-unregistered"] {
+            assert!(page.contains(&format!("id=\"{id}\"")), "{backend}: section {id}");
+        }
+        assert!(page.contains("サポートが終了したOS・ソフトウェア"));
+        assert!(page.contains("まだ記録はありません"));
+        assert_eq!(c.get(s.url("/stocktake?days=abc")).send().await.unwrap().status(), 422);
+        let short = c.get(s.url("/stocktake?days=7")).send().await.unwrap().text().await.unwrap();
+        assert!(short.contains("確認期間 7 日"), "{backend}");
+
+        let (viewer, viewer_csrf) = login(&s, "viewer").await;
+        let vp = viewer.get(s.url("/stocktake")).send().await.unwrap().text().await.unwrap();
+        assert!(vp.contains("st-eos") && !vp.contains("id=\"record-stocktake\""), "{backend}: viewer reads, cannot record");
+        let r = viewer.post(s.url("/stocktake/record")).form(&[("csrf", viewer_csrf.as_str()), ("days", "90")]).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        let r = c.post(s.url("/stocktake/record")).form(&[("csrf", "forged"), ("days", "90")]).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(s.store.list_stocktakes(10).await.unwrap().is_empty());
+
+        let r = c.post(s.url("/stocktake/record")).form(&[("csrf", csrf.as_str()), ("days", "60")]).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{backend}");
+        let loc = location(&r);
+        assert!(loc.starts_with("/stocktake?days=60&recorded="), "{loc}");
+        let history = s.store.list_stocktakes(10).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].days, 60);
+        let page = c.get(s.url(&loc)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"stocktake-recorded\"") && page.contains("60 日"), "{backend}");
+        let hist = &page[page.find("id=\"stocktake-history\"").unwrap()..];
+        assert!(hist.contains("manager"), "{backend}: history row");
+        assert!(s.store.list_audit(&Default::default()).await.unwrap().iter().any(|e| e.action == "stocktake.record"));
+
+        let admin = s.store.list_users().await.unwrap().into_iter().find(|u| u.username == "viewer").unwrap();
+        let (_, token) = s.store.create_api_token("test", admin.id, "ro").await.unwrap();
+        let api = reqwest::Client::new();
+        let report: Value = api.get(s.url("/api/v1/stocktake?days=30&date=2026-11-25")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(report["days"], 30, "{backend}");
+        assert_eq!(report["date"], "2026-11-25");
+        assert!(report["summary"]["assets"].as_u64().unwrap() >= 30);
+        let bad = api.get(s.url("/api/v1/stocktake?date=yesterday")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(bad.status(), 400);
+        let doc: Value = api.get(s.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert!(doc["paths"]["/api/v1/stocktake"].is_object() && doc["paths"]["/api/v1/unregistered"].is_object());
+        assert!(doc["components"]["schemas"]["StocktakeReport"].is_object());
+    }
+}
+
+#[tokio::test]
+async fn ledger_exports_and_template_download() {
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let (c, _) = login(&s, "viewer").await;
+        let list = c.get(s.url("/assets")).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains("href=\"/assets/export.xlsx\"") && list.contains("href=\"/assets/export.csv\""), "{backend}");
+
+        let r = c.get(s.url("/assets/export.xlsx")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{backend}");
+        assert!(r.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+        let cd = r.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(cd.starts_with("attachment; filename=\"mamori-assets-") && cd.contains("filename*=UTF-8''%E8%B3%87%E7%94%A3%E5%8F%B0%E5%B8%B3_"), "{cd}");
+        let body = r.bytes().await.unwrap();
+        assert!(body.starts_with(b"PK"), "{backend}: a zip");
+
+        let r = c.get(s.url("/assets/export.csv")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        assert!(r.headers()["content-disposition"].to_str().unwrap().contains(".csv"));
+        let body = r.bytes().await.unwrap();
+        assert!(body.starts_with(b"\xEF\xBB\xBF"), "{backend}: BOM");
+        let text = std::str::from_utf8(&body[3..]).unwrap();
+        assert!(text.lines().next().unwrap().contains("機器名"), "{text}");
+        assert!(text.contains("FortiGate 60F"));
+        assert!(text.lines().count() > 30, "{backend}: one row per asset");
+
+        let r = c.get(s.url("/import/template.xlsx")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''"));
+        assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+
+        // A vendor does not take the facility's ledger.
+        let (vendor, _) = login(&s, "vendor").await;
+        assert_eq!(vendor.get(s.url("/assets/export.xlsx")).send().await.unwrap().status(), 403, "{backend}");
+        assert_eq!(vendor.get(s.url("/assets/export.csv")).send().await.unwrap().status(), 403);
+        assert!(!vendor.get(s.url("/assets")).send().await.unwrap().text().await.unwrap().contains("export.xlsx"));
+    }
+}
