@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::util::{b2i, get_bool, get_code, get_opt_bool, like_pattern, now, placeholders};
+use crate::util::{b2i, batch_placeholders, get_bool, get_code, get_opt_bool, like_pattern, now, placeholders};
 use crate::{Result, Store, StoreError, WriteTx};
 
 /// Sort orders of the asset list.
@@ -196,14 +196,18 @@ pub(crate) struct BatchAsset<'a> {
 /// Writes many assets with multi-row statements: the asset rows as one upsert per chunk, then
 /// their interfaces and software replaced. The same result as [`write_asset`] per asset, at a
 /// fraction of the round trips (imports of 100,000 rows).
-pub(crate) async fn write_assets_batch(tx: &mut WriteTx<'_>, items: &[BatchAsset<'_>]) -> Result<()> {
+pub(crate) async fn write_assets_batch(
+    backend: crate::Backend,
+    tx: &mut WriteTx<'_>,
+    items: &[BatchAsset<'_>],
+) -> Result<()> {
     const COLS: &str = "id, name, kind, vendor, product, model, os, os_version, serial, location, \
         department, owner, criticality, internet_facing, endpoint_protection, last_seen, notes, \
         attributes, created_at, updated_at, search, sort_ip";
     const NCOLS: usize = 22;
     for chunk in items.chunks(40) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", placeholders(i * NCOLS + 1, NCOLS)))
+            .map(|i| format!("({})", batch_placeholders(backend, i * NCOLS + 1, NCOLS)))
             .collect();
         let sql = format!(
             "INSERT INTO assets ({COLS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
@@ -254,7 +258,7 @@ pub(crate) async fn write_assets_batch(tx: &mut WriteTx<'_>, items: &[BatchAsset
         for table in ["interfaces", "software"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE asset_id IN ({})",
-                placeholders(1, chunk.len())
+                batch_placeholders(backend, 1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -269,7 +273,7 @@ pub(crate) async fn write_assets_batch(tx: &mut WriteTx<'_>, items: &[BatchAsset
         .collect();
     for chunk in ifaces.chunks(150) {
         let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
+            (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, i * 6 + 1, 6))).collect();
         let sql = format!(
             "INSERT INTO interfaces (asset_id, pos, name, ip, mac, segment_id) VALUES {}",
             values.join(", ")
@@ -286,7 +290,7 @@ pub(crate) async fn write_assets_batch(tx: &mut WriteTx<'_>, items: &[BatchAsset
         .collect();
     for chunk in software.chunks(150) {
         let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
+            (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, i * 6 + 1, 6))).collect();
         let sql = format!(
             "INSERT INTO software (asset_id, pos, name, vendor, version, cpe) VALUES {}",
             values.join(", ")

@@ -1122,6 +1122,7 @@ impl Store {
             r.queue.rows.push(row);
         }
 
+        let started = std::time::Instant::now();
         let total = observations.len() as u64;
         for (n, obs) in observations.iter().enumerate() {
             if n % 512 == 0 {
@@ -1135,6 +1136,7 @@ impl Store {
         control.progress("match", total, total);
         r.counts.rejected = rejected.len() as u64;
 
+        tracing::debug!(elapsed = ?started.elapsed(), "import: matched");
         // Decide what changes.
         let mut created = Vec::new();
         let mut updated = Vec::new();
@@ -1212,6 +1214,7 @@ impl Store {
             return Ok(plan);
         }
 
+        tracing::debug!(elapsed = ?started.elapsed(), "import: planned");
         // Apply.
         let at = now();
         let summary = serde_json::to_string(&plan.counts).map_err(|e| StoreError::Format(e.to_string()))?;
@@ -1279,7 +1282,7 @@ impl Store {
                     })
                 })
                 .collect();
-            write_assets_batch(&mut tx, &batch).await?;
+            write_assets_batch(self.backend(), &mut tx, &batch).await?;
         }
         if self.backend() == crate::Backend::Postgres && next_id > max_id.unwrap_or(0) {
             sqlx::query(
@@ -1329,7 +1332,7 @@ impl Store {
                 continue;
             }
             let values: Vec<String> = (0..rows.len())
-                .map(|i| format!("({})", crate::util::placeholders(i * 8 + 1, 8)))
+                .map(|i| format!("({})", crate::util::batch_placeholders(self.backend(), i * 8 + 1, 8)))
                 .collect();
             let sql = format!(
                 "INSERT INTO asset_sources (asset_id, import_id, kind, line, observed_at, \
@@ -1350,6 +1353,7 @@ impl Store {
             }
             q.execute(&mut *tx.tx).await?;
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "import: assets and provenance written");
         // Queue entries: new and seen again.
         let dirty: Vec<usize> = r.queue.dirty.iter().copied().collect();
         let mut new_ids: Vec<(usize, Id)> = Vec::new();
@@ -1403,6 +1407,7 @@ impl Store {
         }
         tx.audit(actor, "asset.import", "import", Some(import_id), detail).await?;
         tx.commit().await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: committed");
         plan.import_id = Some(import_id);
         for f in &mut plan.flagged {
             if f.discovery_id.is_none()

@@ -50,3 +50,13 @@ pub(crate) fn like_pattern(needle: &str) -> String {
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
+
+/// Placeholders for a multi-row statement. SQLite gets anonymous `?`: it resolves a named
+/// parameter such as `$7` by a linear scan of all the statement's names, which makes binding a
+/// statement of a thousand `$n` parameters quadratic; PostgreSQL needs `$n`.
+pub(crate) fn batch_placeholders(backend: crate::Backend, first: usize, n: usize) -> String {
+    match backend {
+        crate::Backend::Sqlite => vec!["?"; n].join(", "),
+        crate::Backend::Postgres => placeholders(first, n),
+    }
+}
