@@ -991,29 +991,44 @@ fn segment_nets(segments: &[Segment]) -> Vec<SegmentNet> {
         .collect()
 }
 
-async fn insert_discovered(tx: &mut WriteTx<'_>, row: &DiscoveredDevice) -> Result<Id> {
-    let sources = serde_json::to_string(&row.sources).map_err(|e| StoreError::Format(e.to_string()))?;
-    let data = row.data.to_string();
-    let id: Id = sqlx::query(
-        "INSERT INTO discovered_devices (status, mac, ip, hostname, client_id, mac_vendor, \
-         segment_id, first_seen, last_seen, sources, data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    )
-    .bind(row.status.clone())
-    .bind(row.mac.clone())
-    .bind(row.ip.clone())
-    .bind(row.hostname.clone())
-    .bind(row.client_id.clone())
-    .bind(row.mac_vendor.clone())
-    .bind(row.segment_id)
-    .bind(row.first_seen.clone())
-    .bind(row.last_seen.clone())
-    .bind(sources)
-    .bind(data)
-    .fetch_one(&mut *tx.tx)
-    .await?
-    .try_get(0)?;
-    Ok(id)
+/// Inserts new queue entries (ids already assigned under the write lock), many per statement.
+async fn insert_discovered_batch<'a>(
+    backend: crate::Backend,
+    tx: &mut WriteTx<'_>,
+    rows: impl Iterator<Item = &'a DiscoveredDevice>,
+) -> Result<()> {
+    let rows: Vec<&DiscoveredDevice> = rows.collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| format!("({})", crate::util::batch_placeholders(backend, i * 12 + 1, 12)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO discovered_devices (id, status, mac, ip, hostname, client_id, mac_vendor, \
+         segment_id, first_seen, last_seen, sources, data) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for row in rows {
+        let sources =
+            serde_json::to_string(&row.sources).map_err(|e| StoreError::Format(e.to_string()))?;
+        q = q
+            .bind(row.id)
+            .bind(row.status.clone())
+            .bind(row.mac.clone())
+            .bind(row.ip.clone())
+            .bind(row.hostname.clone())
+            .bind(row.client_id.clone())
+            .bind(row.mac_vendor.clone())
+            .bind(row.segment_id)
+            .bind(row.first_seen.clone())
+            .bind(row.last_seen.clone())
+            .bind(sources)
+            .bind(row.data.to_string());
+    }
+    q.execute(&mut *tx.tx).await?;
+    Ok(())
 }
 
 async fn update_discovered(tx: &mut WriteTx<'_>, row: &DiscoveredDevice) -> Result<()> {
@@ -1356,22 +1371,35 @@ impl Store {
         tracing::debug!(elapsed = ?started.elapsed(), "import: assets and provenance written");
         // Queue entries: new and seen again.
         let dirty: Vec<usize> = r.queue.dirty.iter().copied().collect();
-        let mut new_ids: Vec<(usize, Id)> = Vec::new();
-        for idx in dirty {
-            tick(done)?;
-            done += 1;
-            let Some(row) = r.queue.rows.get(idx) else { continue };
+        let max_queue: Option<Id> = sqlx::query_scalar("SELECT MAX(id) FROM discovered_devices")
+            .fetch_one(&mut *tx.tx)
+            .await?;
+        let mut next_queue = max_queue.unwrap_or(0);
+        let mut fresh: Vec<usize> = Vec::new();
+        for &idx in &dirty {
+            let Some(row) = r.queue.rows.get_mut(idx) else { continue };
             if row.id == 0 {
-                let id = insert_discovered(&mut tx, row).await?;
-                new_ids.push((idx, id));
+                next_queue += 1;
+                row.id = next_queue;
+                fresh.push(idx);
             } else {
+                tick(done)?;
+                done += 1;
                 update_discovered(&mut tx, row).await?;
             }
         }
-        for (idx, id) in new_ids {
-            if let Some(row) = r.queue.rows.get_mut(idx) {
-                row.id = id;
-            }
+        for chunk in fresh.chunks(100) {
+            tick(done)?;
+            done += chunk.len() as u64;
+            insert_discovered_batch(self.backend(), &mut tx, chunk.iter().filter_map(|&i| r.queue.rows.get(i))).await?;
+        }
+        if self.backend() == crate::Backend::Postgres && !fresh.is_empty() {
+            sqlx::query(
+                "SELECT CAST(setval(pg_get_serial_sequence('discovered_devices', 'id'), \
+                 (SELECT MAX(id) FROM discovered_devices)) AS BIGINT)",
+            )
+            .fetch_one(&mut *tx.tx)
+            .await?;
         }
         // A queued device that an asset now claims by its MAC is resolved.
         let mut resolved = 0_u64;
