@@ -13,11 +13,43 @@
 //! This crate does no I/O of its own (the caller opens the file) and knows nothing about the
 //! database: it only turns bytes into plain data.
 
+pub mod convert;
+pub mod cyclonedx;
+pub mod detect;
+pub mod dnsmasq;
+pub mod kea;
 pub mod leases;
+pub mod ledger;
+pub mod neigh;
 pub mod nmap;
+pub mod oui;
 
+pub use convert::{lease_observations, nmap_observations};
+pub use cyclonedx::parse_cyclonedx;
+pub use detect::detect;
+pub use dnsmasq::parse_dnsmasq_leases;
+pub use kea::parse_kea_leases;
 pub use leases::{Lease, LeaseKind, latest_per_address, parse_isc_leases};
+pub use ledger::{
+    EXPORT_COLUMNS, LedgerSheet, parse_field_override, propose_mapping, read_ledger_csv,
+    read_ledger_xlsx, template_xlsx, write_xlsx,
+};
+pub use oui::vendor_of;
+pub use neigh::parse_neighbours;
 pub use nmap::{NmapHost, NmapHostname, NmapPort, NmapScan, OsClass, OsMatch, parse_nmap};
+
+/// What one file yielded: the devices it describes, and the records that could not be read.
+///
+/// A record that cannot be read (a ledger row with an invalid MAC, a neighbour-table line that is
+/// garbled) does not stop the file: it lands in `rejected` with file, line, field and reason, and
+/// the preview shows it. A file that cannot be read at all is an `Err(IngestError)` instead.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub observations: Vec<mamori_model::Observation>,
+    pub rejected: Vec<IngestError>,
+    /// When the source was taken (scan start), Unix seconds, if the file says.
+    pub taken_at: Option<i64>,
+}
 
 /// Longest single value kept: an attribute value or element text (nmap), a quoted string or word
 /// (leases). 64 KiB.
