@@ -78,6 +78,11 @@ fn resolve_labels(obs: &mut Observation) {
     }
 }
 
+fn looks_like_xml(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
 /// SHA-256 of the bytes, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -89,6 +94,11 @@ pub fn read_source(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<ReadS
     let head = bytes.get(..bytes.len().min(64 * 1024)).unwrap_or(bytes);
     let kind = match opts.format {
         Some(k) => k,
+        // XML that is not recognisably a scan still goes to the nmap reader: it refuses entity
+        // declarations and says what the document is, which helps more than "unknown format".
+        None if mamori_ingest::detect::detect(name, head).is_none() && looks_like_xml(head) => {
+            SourceKind::Nmap
+        }
         None => mamori_ingest::detect::detect(name, head).ok_or_else(|| IngestError::Invalid {
             file: name.to_owned(),
             line: 1,
