@@ -248,3 +248,43 @@ pub fn ledger_rows(lang: Lang, assets: &[Asset], segments: &[Segment]) -> (Vec<S
         .collect();
     (headers, rows)
 }
+
+/// A spreadsheet program would run a cell that starts with `=`, `+`, `-` or `@` (or a tab or
+/// carriage return before one) as a formula: a host name chosen by a DHCP client could then
+/// attack whoever opens the exported CSV. Such cells get a leading `'`, which the ledger reader
+/// removes again, so a re-import still changes nothing.
+pub fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => std::borrow::Cow::Owned(format!("'{cell}")),
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
+/// The ledger as CSV: UTF-8 with a BOM (so that Excel opens the Japanese headers correctly),
+/// formula-looking cells neutralised ([`csv_cell`]).
+pub fn ledger_csv(headers: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
+    let mut buf = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut buf);
+        for r in std::iter::once(headers).chain(rows.iter().map(Vec::as_slice)) {
+            w.write_record(r.iter().map(|c| csv_cell(c).into_owned())).map_err(|e| e.to_string())?;
+        }
+        w.flush().map_err(|e| e.to_string())?;
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(csv_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("受付PC"), "受付PC");
+        let out = ledger_csv(&["機器名".into()], &[vec!["-2+3".into()]]).unwrap_or_default();
+        assert!(out.starts_with(b"\xEF\xBB\xBF"));
+        assert!(String::from_utf8_lossy(&out).contains("'-2+3"));
+    }
+}

@@ -1082,16 +1082,10 @@ async fn export_csv(State(state): State<AppState>, ctx: Ctx) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    // With a BOM, so that Excel opens the Japanese headers correctly.
-    let mut buf = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut buf);
-        let written = std::iter::once(&headers).chain(rows.iter()).try_for_each(|r| w.write_record(r));
-        if let Err(e) = written.and_then(|_| w.flush().map_err(csv::Error::from)) {
-            drop(w);
-            return export_failed(&ctx, &e.to_string());
-        }
-    }
+    let buf = match mamori_store::source::ledger_csv(&headers, &rows) {
+        Ok(b) => b,
+        Err(e) => return export_failed(&ctx, &e),
+    };
     let (ascii, name) = export_names(&ctx, "csv");
     download("text/csv; charset=utf-8", &ascii, &name, buf)
 }

@@ -322,17 +322,7 @@ pub async fn export(store: &Store, lang: Lang, a: &ExportArgs) -> CliResult {
         ExportFormat::Json => serde_json::to_vec_pretty(&assets).map_err(|e| Failure(e.to_string(), 1))?,
         ExportFormat::Csv => {
             let (headers, rows) = ledger_rows(lang, &assets, &segments);
-            // With a BOM, so that Excel opens the Japanese headers correctly.
-            let mut buf = b"\xEF\xBB\xBF".to_vec();
-            {
-                let mut w = csv::Writer::from_writer(&mut buf);
-                w.write_record(&headers).map_err(|e| Failure(e.to_string(), 1))?;
-                for r in &rows {
-                    w.write_record(r).map_err(|e| Failure(e.to_string(), 1))?;
-                }
-                w.flush().map_err(io_fail)?;
-            }
-            buf
+            mamori_store::source::ledger_csv(&headers, &rows).map_err(|e| Failure(e, 1))?
         }
         ExportFormat::Xlsx => {
             let (headers, rows) = ledger_rows(lang, &assets, &segments);
