@@ -59,7 +59,7 @@ const CRITICALITY_RAW: &str = "criticality_raw";
 /// Columns of a ledger export and of the template, in order: field, Japanese header, English
 /// header. Both headers map back to the field through [`propose_mapping`].
 pub const EXPORT_COLUMNS: &[(LedgerField, &str, &str)] = &[
-    (LedgerField::AssetId, "管理番号", "Asset ID"),
+    (LedgerField::AssetId, "mamori番号", "mamori ID"),
     (LedgerField::Name, "機器名", "Name"),
     (LedgerField::Hostname, "ホスト名", "Hostname"),
     (LedgerField::Kind, "種別", "Kind"),
@@ -169,8 +169,9 @@ fn field_for_header(header: &str) -> Option<LedgerField> {
 fn field_for_key(key: &str) -> Option<LedgerField> {
     use LedgerField as F;
     Some(match key {
-        "管理番号" | "資産番号" | "資産管理番号" | "assetid" | "assetno" | "assetnumber"
-        | "mamoriid" => F::AssetId,
+        // Only mamori's own id: a facility's 管理番号 / 資産番号 ("PC-001") is its own numbering
+        // and stays an attribute.
+        "mamori番号" | "mamori管理番号" | "mamoriid" | "mamoriassetid" => F::AssetId,
         "機器名" | "端末名" | "名称" | "装置名" | "機器名称" | "装置名称" | "端末名称"
         | "資産名" | "資産名称" | "機器" | "assetname" | "name" | "devicename" | "device" => {
             F::Name
@@ -447,6 +448,29 @@ fn parse_kind(value: &str) -> Option<AssetKind> {
     if let Ok(kind) = key.parse::<AssetKind>() {
         return Some(kind);
     }
+    // The labels mamori's own export writes (content/i18n, `asset_kind.*`, Japanese and
+    // English) come first, so that a re-imported export keeps every kind; a test in
+    // mamori-store checks these against the catalogs.
+    const OWN_LABELS: &[(&str, AssetKind)] = &[
+        ("端末PC", K::Pc),
+        ("VPN装置・UTM", K::VpnUtm),
+        ("無線LANアクセスポイント", K::WifiAp),
+        ("プリンタ・複合機", K::Printer),
+        ("モバイル端末", K::Mobile),
+        ("IoT機器", K::Iot),
+        ("不明", K::Unknown),
+        ("Network device", K::NetworkDevice),
+        ("VPN / UTM", K::VpnUtm),
+        ("Wi-Fi access point", K::WifiAp),
+        ("Medical device", K::MedicalDevice),
+        ("Printer / MFP", K::Printer),
+        ("Mobile", K::Mobile),
+        ("IoT device", K::Iot),
+        ("Unknown", K::Unknown),
+    ];
+    if let Some((_, kind)) = OWN_LABELS.iter().find(|(label, _)| norm_key(label) == key) {
+        return Some(*kind);
+    }
     let exact = match key.as_str() {
         "サーバ" | "サーバー" | "サーバ機" | "サーバー機" => Some(K::Server),
         "pc"
@@ -583,6 +607,12 @@ fn parse_ip(piece: &str) -> Option<String> {
 fn parse_ips(value: &str, out: &mut Vec<String>) -> Result<(), String> {
     let folded = fold_width(value);
     for piece in address_pieces(&folded) {
+        // `-` holds the place of an interface without this address, so that the i-th IP and
+        // the i-th MAC stay paired (mamori's export writes it so).
+        if piece == "-" {
+            out.push(String::new());
+            continue;
+        }
         // `192.168.1.10/24`: the prefix length after an address is not an address.
         if !out.is_empty() && piece.len() <= 3 && piece.bytes().all(|b| b.is_ascii_digit()) {
             continue;
@@ -601,6 +631,12 @@ fn parse_ips(value: &str, out: &mut Vec<String>) -> Result<(), String> {
 fn parse_macs(value: &str, out: &mut Vec<String>) -> Result<(), String> {
     let folded = fold_width(value);
     for piece in address_pieces(&folded) {
+        // `-` holds the place of an interface without this address, so that the i-th IP and
+        // the i-th MAC stay paired (mamori's export writes it so).
+        if piece == "-" {
+            out.push(String::new());
+            continue;
+        }
         let Some(mac) = normalize_mac(&piece) else {
             return Err(format!("not a MAC address: {}", clip(&piece, 80)));
         };
@@ -1003,6 +1039,12 @@ impl<'a> Builder<'a> {
         let mut macs: Vec<String> = Vec::new();
         for (col, cell) in cells.iter().enumerate() {
             let value = cell.as_ref().trim();
+            // mamori's CSV export writes `'=…` for a cell that would otherwise run as a
+            // formula in a spreadsheet; the quote is not part of the value.
+            let value = value
+                .strip_prefix('\'')
+                .filter(|v| v.starts_with(['=', '+', '-', '@']))
+                .unwrap_or(value);
             if value.is_empty() {
                 continue;
             }
@@ -1017,14 +1059,20 @@ impl<'a> Builder<'a> {
             self.apply(&mut obs, col, value, &mut ips, &mut macs)
                 .map_err(|reason| invalid(self.file, line, &self.header(col), reason))?;
         }
-        let mut ips = ips.into_iter();
-        let mut macs = macs.into_iter();
-        obs.ip = ips.next();
-        obs.mac = macs.next();
+        let present = |v: Option<String>| v.filter(|a| !a.is_empty());
+        let mut ips = ips.into_iter().map(Some).chain(std::iter::repeat(None));
+        let mut macs = macs.into_iter().map(Some).chain(std::iter::repeat(None));
+        let (first_ip, first_mac) = (ips.next().flatten(), macs.next().flatten());
+        obs.ip = present(first_ip);
+        obs.mac = present(first_mac);
         loop {
-            let (ip, mac) = (ips.next(), macs.next());
+            let (ip, mac) = (ips.next().flatten(), macs.next().flatten());
             if ip.is_none() && mac.is_none() {
                 break;
+            }
+            let (ip, mac) = (present(ip), present(mac));
+            if ip.is_none() && mac.is_none() {
+                continue;
             }
             obs.extra_interfaces.push(Interface {
                 name: None,
@@ -1193,10 +1241,11 @@ pub fn read_ledger_csv(
             .delimiter(delimiter)
             .from_reader(text.as_bytes());
         let mut record = csv::StringRecord::new();
+        let mut lines = LineCounter::new(&text);
         let mut scanned: Vec<(u64, Vec<String>)> = Vec::new();
         while scanned.len() < HEADER_SCAN_ROWS && next_record(name, &mut reader, &mut record)? {
             scanned.push((
-                record_line(&record),
+                lines.line_of(&record),
                 record.iter().map(str::to_owned).collect(),
             ));
         }
@@ -1212,15 +1261,44 @@ pub fn read_ledger_csv(
         }
         while next_record(name, &mut reader, &mut record)? {
             let cells: Vec<&str> = record.iter().collect();
-            builder.row(record_line(&record), &cells)?;
+            builder.row(lines.line_of(&record), &cells)?;
         }
         return Ok(builder.finish());
     }
     Err(no_header(name, ""))
 }
 
-fn record_line(record: &csv::StringRecord) -> u64 {
-    record.position().map_or(1, |p| p.line().max(1))
+/// Line numbers from byte offsets: the csv crate's own line count lags by one after each CRLF
+/// record (what Excel on Windows writes), so the 1-based line where a record starts is counted here, going
+/// forward through the text once.
+struct LineCounter<'t> {
+    text: &'t [u8],
+    byte: usize,
+    line: u64,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t str) -> Self {
+        Self { text: text.as_bytes(), byte: 0, line: 1 }
+    }
+
+    fn line_of(&mut self, record: &csv::StringRecord) -> u64 {
+        let Some(mut target) = record.position().and_then(|p| usize::try_from(p.byte()).ok()) else {
+            return self.line;
+        };
+        // After a CRLF record the position is that of the `\n` still to be consumed (and blank
+        // lines are skipped): the record starts after the line breaks.
+        while matches!(self.text.get(target), Some(b'\r' | b'\n')) {
+            target += 1;
+        }
+        if target > self.byte {
+            let end = target.min(self.text.len());
+            let newlines = self.text.get(self.byte..end).map_or(0, |s| s.iter().filter(|&&b| b == b'\n').count());
+            self.line += newlines as u64;
+            self.byte = end;
+        }
+        self.line
+    }
 }
 
 fn next_record(
@@ -1968,7 +2046,7 @@ mod tests {
     #[test]
     fn overrides_change_the_mapping() {
         let text = "端末,資産番号,住所\nPC-1,A-001,x\n";
-        // 端末 alone is not a known header, and 資産番号 would be an asset id.
+        // 端末 alone is not a known header; 資産番号 is kept as an attribute anyway.
         let overrides = vec![
             parse_field_override("端末=name").unwrap(),
             parse_field_override("資産番号 = attribute").unwrap(),
@@ -2051,7 +2129,7 @@ mod tests {
     fn row_level_rejections() {
         let long = "x".repeat(MAX_VALUE_BYTES + 1);
         let text = format!(
-            "機器名,ホスト名,IPアドレス,インターネット公開,最終確認日,管理番号,備考\n\
+            "機器名,ホスト名,IPアドレス,インターネット公開,最終確認日,mamori番号,備考\n\
              A,,,ウイルスバスター,,,\n\
              B,,,,2024/2/30,,\n\
              C,,,,,PC-001,\n\
@@ -2071,7 +2149,7 @@ mod tests {
             [
                 (2, "インターネット公開", false),
                 (3, "最終確認日", false),
-                (4, "管理番号", false),
+                (4, "mamori番号", false),
                 (5, "機器名", false),
                 (6, "備考", true),
             ]
@@ -2202,7 +2280,10 @@ mod tests {
             ("Vendor support", Some(F::Maintainer)),
             ("Endpoint protection", Some(F::EndpointProtection)),
             ("ＥＤＲ", Some(F::EndpointProtection)),
-            ("管理番号", Some(F::AssetId)),
+            ("管理番号", None),
+            ("資産番号", None),
+            ("mamori番号", Some(F::AssetId)),
+            ("mamori ID", Some(F::AssetId)),
             ("オペレーティングシステム", Some(F::Os)),
             ("バージョン", Some(F::OsVersion)),
             ("使用者", Some(F::Owner)),
@@ -2253,7 +2334,7 @@ mod tests {
     #[test]
     fn xlsx_round_trip() {
         let headers: Vec<String> = [
-            "管理番号",
+            "mamori番号",
             "機器名",
             "MACアドレス",
             "IPアドレス",
@@ -2457,7 +2538,7 @@ mod tests {
     #[test]
     fn hundred_thousand_rows() {
         let mut text =
-            String::from("管理番号,機器名,ホスト名,種別,IPアドレス,MACアドレス,最終確認日,備考\n");
+            String::from("mamori番号,機器名,ホスト名,種別,IPアドレス,MACアドレス,最終確認日,備考\n");
         for i in 0..100_000u32 {
             text.push_str(&format!(
                 "{},端末{i},pc-{i},PC,10.{}.{}.{},00:00:5e:{:02x}:{:02x}:{:02x},2024/4/1,備考\n",

@@ -670,6 +670,8 @@ impl Recon {
             pairs.push(Interface { name: None, ip: obs.ip.clone(), mac: obs.mac.clone(), segment_id: None });
         }
         pairs.extend(obs.extra_interfaces.iter().cloned());
+        let single_homed = d.interfaces.len() <= 1;
+        let any_segment = d.interfaces.iter().any(|i| i.segment_id.is_some());
         let mut used = vec![false; d.interfaces.len()];
         let mut unplaced = Vec::new();
         for p in pairs {
@@ -697,7 +699,9 @@ impl Recon {
                         if p.mac.is_some() {
                             i.mac = p.mac.clone();
                         }
-                        if segment_named.is_some() {
+                        // The ledger's one 区画 column speaks for a single-homed device; a
+                        // device on several segments keeps the segment of each interface.
+                        if segment_named.is_some() && (single_homed || !any_segment) {
                             i.segment_id = segment_named;
                         }
                     }
@@ -727,7 +731,9 @@ impl Recon {
                         if p.mac.is_some() {
                             i.mac = p.mac;
                         }
-                        if segment_named.is_some() {
+                        // The ledger's one 区画 column speaks for a single-homed device; a
+                        // device on several segments keeps the segment of each interface.
+                        if segment_named.is_some() && (single_homed || !any_segment) {
                             i.segment_id = segment_named;
                         }
                     }

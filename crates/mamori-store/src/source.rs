@@ -141,8 +141,9 @@ pub fn read_source(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<ReadS
         SourceKind::Cyclonedx => mamori_ingest::cyclonedx::parse_cyclonedx(name, bytes)?,
     };
     let mut observations = ingested.observations;
-    // The NIC maker from the IEEE registry, where the source did not say.
-    for o in &mut observations {
+    // The NIC maker from the IEEE registry, where a network source did not say (a ledger says
+    // what the facility wrote, nothing more).
+    for o in observations.iter_mut().filter(|_| kind.is_discovery()) {
         if o.mac_vendor.is_none()
             && let Some(v) = o.mac.as_deref().and_then(mamori_ingest::oui::vendor_of)
         {
@@ -160,6 +161,19 @@ pub fn read_source(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<ReadS
         rejected: ingested.rejected.iter().map(rejected_row).collect(),
         mapping,
     })
+}
+
+/// One address per line; with several interfaces, `-` holds the place of a missing one so that
+/// the i-th IP and the i-th MAC stay paired when the ledger is read back.
+fn address_cell<'a>(values: impl Iterator<Item = Option<&'a str>>) -> String {
+    let values: Vec<Option<&str>> = values.collect();
+    if values.iter().all(Option::is_none) {
+        return String::new();
+    }
+    if let [one] = values.as_slice() {
+        return one.unwrap_or_default().to_owned();
+    }
+    values.iter().map(|v| v.unwrap_or("-")).collect::<Vec<_>>().join("\n")
 }
 
 fn jst_date(ts: &str) -> String {
@@ -214,22 +228,8 @@ pub fn ledger_rows(lang: Lang, assets: &[Asset], segments: &[Segment]) -> (Vec<S
                             .find_map(|i| i.segment_id.and_then(|id| seg_names.get(&id)))
                             .map(|n| (*n).to_owned())
                             .unwrap_or_default(),
-                        LedgerField::Ip => d
-                            .interfaces
-                            .iter()
-                            .map(|i| i.ip.clone().unwrap_or_default())
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                            .trim_end()
-                            .to_owned(),
-                        LedgerField::Mac => d
-                            .interfaces
-                            .iter()
-                            .map(|i| i.mac.clone().unwrap_or_default())
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                            .trim_end()
-                            .to_owned(),
+                        LedgerField::Ip => address_cell(d.interfaces.iter().map(|i| i.ip.as_deref())),
+                        LedgerField::Mac => address_cell(d.interfaces.iter().map(|i| i.mac.as_deref())),
                         LedgerField::InternetFacing => yes_no(d.internet_facing),
                         LedgerField::EndpointProtection => {
                             d.endpoint_protection.map(yes_no).unwrap_or_default()
@@ -277,6 +277,22 @@ pub fn ledger_csv(headers: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kinds and criticalities mamori's export writes (catalog labels, both languages) read
+    /// back as themselves.
+    #[test]
+    fn own_labels_read_back() {
+        for lang in [Lang::Ja, Lang::En] {
+            for kind in AssetKind::ALL {
+                let label = t(lang, &kind.label_key());
+                let text = format!("機器名,種別,重要度\nx,{label},{}\n", t(lang, "criticality.high"));
+                let read = read_source("k.csv", text.as_bytes(), &ReadOptions::default());
+                let obs = read.map(|r| r.observations).unwrap_or_default();
+                let got = obs.first().map(|o| (o.kind, o.criticality));
+                assert_eq!(got, Some((Some(*kind), Some(Criticality::High))), "{label}");
+            }
+        }
+    }
 
     #[test]
     fn formula_cells_are_neutralised() {

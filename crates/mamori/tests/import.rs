@@ -300,3 +300,30 @@ fn neighbour_tables_from_japanese_windows_and_stocktake() {
     assert!(text.contains("サポートが終了") && text.contains("記録していません"), "{text}");
     assert!(ok(&db, &["audit", "list"]).contains("stocktake.record"));
 }
+
+#[test]
+fn demo_facility_export_reimports_as_no_op_in_every_layout() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.0.join("demo.db").display().to_string();
+    ok(&db, &["demo"]);
+    let before = ok(&db, &["asset", "list", "--format", "json"]);
+    for (lang, format, name) in [("ja", "csv", "ja.csv"), ("ja", "xlsx", "ja.xlsx"), ("en", "csv", "en.csv"), ("en", "xlsx", "en.xlsx")] {
+        let path = dir.0.join(name);
+        ok(&db, &["--lang", lang, "asset", "export", "--format", format, "-o", path.to_str().unwrap()]);
+        let c = counts(&db, &path, &[]);
+        assert_eq!(
+            (c["unchanged"].as_u64(), c["updated"].as_u64(), c["created"].as_u64(), c["rejected"].as_u64(), c["conflicts"].as_u64()),
+            (Some(36), Some(0), Some(0), Some(0), Some(0)),
+            "{name}: {c}"
+        );
+    }
+    let after = ok(&db, &["asset", "list", "--format", "json"]);
+    let strip = |s: &str| -> Value {
+        let mut v: Value = serde_json::from_str(s).unwrap();
+        for a in v.as_array_mut().unwrap() {
+            a.as_object_mut().unwrap().remove("updated_at");
+        }
+        v
+    };
+    assert_eq!(strip(&before), strip(&after), "the inventory is exactly as it was");
+}
