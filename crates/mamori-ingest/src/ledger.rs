@@ -1229,6 +1229,7 @@ pub fn read_ledger_csv(
     overrides: &[(String, Option<LedgerField>)],
 ) -> Result<LedgerSheet, IngestError> {
     let (text, utf16) = decode(name, bytes)?;
+    let text = bare_cr_to_lf(text);
     let delimiters = if utf16 {
         [b'\t', b',', b';']
     } else {
@@ -1279,11 +1280,18 @@ struct LineCounter<'t> {
 
 impl<'t> LineCounter<'t> {
     fn new(text: &'t str) -> Self {
-        Self { text: text.as_bytes(), byte: 0, line: 1 }
+        Self {
+            text: text.as_bytes(),
+            byte: 0,
+            line: 1,
+        }
     }
 
     fn line_of(&mut self, record: &csv::StringRecord) -> u64 {
-        let Some(mut target) = record.position().and_then(|p| usize::try_from(p.byte()).ok()) else {
+        let Some(mut target) = record
+            .position()
+            .and_then(|p| usize::try_from(p.byte()).ok())
+        else {
             return self.line;
         };
         // After a CRLF record the position is that of the `\n` still to be consumed (and blank
@@ -1293,12 +1301,38 @@ impl<'t> LineCounter<'t> {
         }
         if target > self.byte {
             let end = target.min(self.text.len());
-            let newlines = self.text.get(self.byte..end).map_or(0, |s| s.iter().filter(|&&b| b == b'\n').count());
+            let newlines = self
+                .text
+                .get(self.byte..end)
+                .map_or(0, |s| s.iter().filter(|&&b| b == b'\n').count());
             self.line += newlines as u64;
             self.byte = end;
         }
         self.line
     }
+}
+
+/// Old Mac text ends lines with a bare CR ("CSV (Macintosh)"); the CSV reader ends records
+/// there but lines are counted by LF, so such line ends become LF.
+fn bare_cr_to_lf(text: Cow<'_, str>) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let bare = bytes
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+    if !bare {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn next_record(
@@ -1994,6 +2028,21 @@ mod tests {
     }
 
     #[test]
+    fn line_numbers_with_any_line_ends() {
+        // Old Mac (bare CR).
+        let s = csv("機器名,IPアドレス\r受付PC,192.168.0.2\rNAS,bad\r\n");
+        assert_eq!(s.ingested.observations[0].line, 2);
+        assert_eq!(s.ingested.rejected[0].line(), 3);
+        // Windows (CRLF), with blank lines and a quoted line break.
+        let s =
+            csv("台帳\r\n\r\n機器名,備考,IP\r\nA,\"x\r\ny\",10.0.0.1\r\n\r\nB,,bad\r\nC,,10.0.0.3");
+        assert_eq!(s.header_line, 3);
+        let lines: Vec<u64> = s.ingested.observations.iter().map(|o| o.line).collect();
+        assert_eq!(lines, [4, 8]);
+        assert_eq!(s.ingested.rejected[0].line(), 7);
+    }
+
+    #[test]
     fn tab_and_semicolon_delimiters() {
         let s = csv("機器名\tIPアドレス\n受付PC\t192.168.0.2\n");
         assert_eq!(s.ingested.observations[0].name.as_deref(), Some("受付PC"));
@@ -2537,8 +2586,9 @@ mod tests {
 
     #[test]
     fn hundred_thousand_rows() {
-        let mut text =
-            String::from("mamori番号,機器名,ホスト名,種別,IPアドレス,MACアドレス,最終確認日,備考\n");
+        let mut text = String::from(
+            "mamori番号,機器名,ホスト名,種別,IPアドレス,MACアドレス,最終確認日,備考\n",
+        );
         for i in 0..100_000u32 {
             text.push_str(&format!(
                 "{},端末{i},pc-{i},PC,10.{}.{}.{},00:00:5e:{:02x}:{:02x}:{:02x},2024/4/1,備考\n",

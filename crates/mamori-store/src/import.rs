@@ -292,6 +292,9 @@ struct Queue {
     by_ip: HashMap<String, usize>,
 }
 
+/// One `asset_sources` row to insert: asset, line, observed at, match reason, data, changes.
+type ProvenanceRow = (Id, i64, Option<String>, &'static str, String, String);
+
 struct Provenance {
     asset: usize,
     /// Index of the observation in the import's input.
@@ -1261,7 +1264,7 @@ impl Store {
         let total = (writes.len() + r.provenance.len() + r.queue.dirty.len()) as u64;
         let mut done = 0_u64;
         let tick = |done: u64| -> Result<()> {
-            if done % 512 == 0 {
+            if done.is_multiple_of(512) {
                 if control.cancelled() {
                     return Err(StoreError::Cancelled);
                 }
@@ -1325,7 +1328,7 @@ impl Store {
         for chunk in r.provenance.chunks(100) {
             tick(done)?;
             done += chunk.len() as u64;
-            let mut rows: Vec<(Id, i64, Option<String>, &'static str, String, String)> = Vec::new();
+            let mut rows: Vec<ProvenanceRow> = Vec::new();
             for p in chunk {
                 let Some(asset_id) = r.assets.get(p.asset).and_then(|k| k.id) else { continue };
                 let Some(obs) = observations.get(p.obs) else { continue };

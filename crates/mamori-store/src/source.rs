@@ -284,7 +284,8 @@ mod tests {
     fn own_labels_read_back() {
         for lang in [Lang::Ja, Lang::En] {
             for kind in AssetKind::ALL {
-                let label = t(lang, &kind.label_key());
+                let key = kind.label_key();
+                let label = t(lang, &key);
                 let text = format!("機器名,種別,重要度\nx,{label},{}\n", t(lang, "criticality.high"));
                 let read = read_source("k.csv", text.as_bytes(), &ReadOptions::default());
                 let obs = read.map(|r| r.observations).unwrap_or_default();
