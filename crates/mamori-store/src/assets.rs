@@ -271,33 +271,38 @@ pub(crate) async fn write_assets_batch(
         .iter()
         .flat_map(|it| (0_i64..).zip(&it.data.interfaces).map(move |(pos, i)| (it.id, pos, i)))
         .collect();
-    for chunk in ifaces.chunks(150) {
-        let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, i * 6 + 1, 6))).collect();
-        let sql = format!(
-            "INSERT INTO interfaces (asset_id, pos, name, ip, mac, segment_id) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, pos, i) in chunk {
-            q = q.bind(*id).bind(*pos).bind(i.name.clone()).bind(i.ip.clone()).bind(i.mac.clone()).bind(i.segment_id);
-        }
-        q.execute(&mut *tx.tx).await?;
-    }
+    insert_rows(backend, tx, "interfaces (asset_id, pos, name, ip, mac, segment_id)", &ifaces, |q, (id, pos, i)| {
+        q.bind(*id).bind(*pos).bind(i.name.clone()).bind(i.ip.clone()).bind(i.mac.clone()).bind(i.segment_id)
+    })
+    .await?;
     let software: Vec<(Id, i64, &Software)> = items
         .iter()
         .flat_map(|it| (0_i64..).zip(&it.data.software).map(move |(pos, s)| (it.id, pos, s)))
         .collect();
-    for chunk in software.chunks(150) {
+    insert_rows(backend, tx, "software (asset_id, pos, name, vendor, version, cpe)", &software, |q, (id, pos, s)| {
+        q.bind(*id).bind(*pos).bind(s.name.clone()).bind(s.vendor.clone()).bind(s.version.clone()).bind(s.cpe.clone())
+    })
+    .await?;
+    Ok(())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Inserts six-column child rows (`table_and_columns` is `table (c1, …, c6)`), 150 per statement.
+async fn insert_rows<T>(
+    backend: crate::Backend,
+    tx: &mut WriteTx<'_>,
+    table_and_columns: &str,
+    rows: &[T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
+) -> Result<()> {
+    for chunk in rows.chunks(150) {
         let values: Vec<String> =
             (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, i * 6 + 1, 6))).collect();
-        let sql = format!(
-            "INSERT INTO software (asset_id, pos, name, vendor, version, cpe) VALUES {}",
-            values.join(", ")
-        );
+        let sql = format!("INSERT INTO {table_and_columns} VALUES {}", values.join(", "));
         let mut q = sqlx::query(&sql);
-        for (id, pos, s) in chunk {
-            q = q.bind(*id).bind(*pos).bind(s.name.clone()).bind(s.vendor.clone()).bind(s.version.clone()).bind(s.cpe.clone());
+        for row in chunk {
+            q = bind(q, row);
         }
         q.execute(&mut *tx.tx).await?;
     }
