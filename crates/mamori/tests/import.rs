@@ -327,3 +327,47 @@ fn demo_facility_export_reimports_as_no_op_in_every_layout() {
     };
     assert_eq!(strip(&before), strip(&after), "the inventory is exactly as it was");
 }
+
+#[test]
+fn kea_dnsmasq_and_sbom_through_the_cli() {
+    let dir = TempDir::new().unwrap();
+    let db = setup(&dir);
+    let kea = write(
+        &dir,
+        "kea-leases4.csv",
+        b"address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context,pool_id\n\
+          192.168.1.40,00:1b:21:aa:bb:01,01:00:1b:21:aa:bb:01,3600,1764039600,1,0,0,kensa-pc,0,,0\n\
+          192.168.1.41,00:1b:21:aa:bb:02,,3600,1764039600,1,0,0,old-pc,0,,0\n\
+          192.168.1.41,00:1b:21:aa:bb:02,,0,1764039600,1,0,0,old-pc,2,,0\n",
+    );
+    let c = counts(&db, &kea, &[]);
+    assert_eq!((c["observations"].as_u64(), c["flagged_new"].as_u64()), (Some(1), Some(1)), "reclaimed lease dropped: {c}");
+    let dnsmasq = write(
+        &dir,
+        "dnsmasq.leases",
+        b"1764039600 00:1b:21:aa:bb:01 192.168.1.40 kensa-pc 01:00:1b:21:aa:bb:01\n\
+          1764039600 f0:18:98:12:34:56 192.168.1.42 * *\n",
+    );
+    let c = counts(&db, &dnsmasq, &[]);
+    // The first is the device Kea already reported: seen again, not new.
+    assert_eq!((c["observations"].as_u64(), c["flagged"].as_u64(), c["flagged_new"].as_u64()), (Some(2), Some(2), Some(1)), "{c}");
+    let queue = json(&db, &["unregistered", "list", "--format", "json"]);
+    let kensa = queue.as_array().unwrap().iter().find(|d| d["hostname"] == "kensa-pc").unwrap();
+    let sources: Vec<&str> = kensa["sources"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(sources, vec!["kea-leases", "dnsmasq-leases"], "{kensa}");
+
+    // An SBOM from a device maker becomes the software list of the asset it describes.
+    ok(&db, &["asset", "add", "--name", "認証サーバ", "--kind", "server"]);
+    let id = json(&db, &["asset", "list", "--format", "json"])[0]["id"].as_i64().unwrap().to_string();
+    let sbom = PathBuf::from(DATA).join("cyclonedx/sbom-keycloak-10.0.2.json");
+    let plans = json(&db, &["asset", "import", sbom.to_str().unwrap(), "--asset", &id, "--format", "json"]);
+    assert_eq!(plans[0]["counts"]["updated"], 1, "{}", plans[0]["counts"]);
+    assert_eq!(plans[0]["updated"][0]["reason"], "target");
+    let a = json(&db, &["asset", "show", &id, "--format", "json"]);
+    assert_eq!(a["software"].as_array().unwrap().len(), 904);
+    assert_eq!(a["name"], "認証サーバ", "an SBOM does not rename the asset");
+    // A VEX document has no components: refused, clearly.
+    let vex = PathBuf::from(DATA).join("cyclonedx/cisa-case1-vex-affected.json");
+    let err = fails(&db, &["asset", "import", vex.to_str().unwrap()]);
+    assert!(err.contains("VEX"), "{err}");
+}
