@@ -1039,11 +1039,20 @@ fn download(content_type: &'static str, ascii: &str, name: &str, bytes: Vec<u8>)
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-async fn export_rows(state: &AppState, ctx: &Ctx) -> Result<(Vec<String>, Vec<Vec<String>>, usize), Response> {
+async fn export_rows(state: &AppState, ctx: &Ctx, format: &str) -> Result<(Vec<String>, Vec<Vec<String>>, usize), Response> {
     // A vendor sees only the assets its contracts cover; the ledger file is the facility's.
     ctx.require(ctx.user.role != Role::Vendor)?;
     let assets = state.store.all_assets().await.map_err(|e| store_error_page(ctx.lang, &e))?;
     let segments = state.store.list_segments().await.map_err(|e| store_error_page(ctx.lang, &e))?;
+    // The ledger lists the facility's weak points: who took a copy is recorded.
+    let mut detail = mamori_model::Detail::new();
+    detail.insert("format".into(), serde_json::Value::String(format.to_owned()));
+    detail.insert("assets".into(), serde_json::Value::from(assets.len()));
+    state
+        .store
+        .audit_event(&ctx.actor(), "asset.export", "asset", None, detail)
+        .await
+        .map_err(|e| store_error_page(ctx.lang, &e))?;
     let (headers, rows) = ledger_rows(ctx.lang, &assets, &segments);
     Ok((headers, rows, assets.len()))
 }
@@ -1054,7 +1063,7 @@ fn export_names(ctx: &Ctx, ext: &str) -> (String, String) {
 }
 
 async fn export_xlsx(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let (headers, rows, _) = match export_rows(&state, &ctx).await {
+    let (headers, rows, _) = match export_rows(&state, &ctx, "xlsx").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -1078,7 +1087,7 @@ fn export_failed(ctx: &Ctx, detail: &str) -> Response {
 }
 
 async fn export_csv(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let (headers, rows, _) = match export_rows(&state, &ctx).await {
+    let (headers, rows, _) = match export_rows(&state, &ctx, "csv").await {
         Ok(x) => x,
         Err(r) => return r,
     };

@@ -662,7 +662,7 @@ async fn asset(cli: &Cli, lang: Lang, who: &str, cmd: &AssetCmd) -> CliResult {
             Ok(())
         }
         AssetCmd::Import(a) => crate::inventory::import(&store, lang, who, a).await,
-        AssetCmd::Export(a) => crate::inventory::export(&store, lang, a).await,
+        AssetCmd::Export(a) => crate::inventory::export(&store, lang, who, a).await,
         AssetCmd::Template { .. } => Ok(()),
         AssetCmd::Sources { id, format } => crate::inventory::sources(&store, lang, *id, *format).await,
     }

@@ -315,9 +315,22 @@ fn print_plan(lang: Lang, p: &ImportPlan, verbose: bool) -> CliResult {
     Ok(())
 }
 
-pub async fn export(store: &Store, lang: Lang, a: &ExportArgs) -> CliResult {
+pub async fn export(store: &Store, lang: Lang, who: &str, a: &ExportArgs) -> CliResult {
     let assets = store.all_assets().await.map_err(|e| Failure::store(lang, &e))?;
     let segments = store.list_segments().await.map_err(|e| Failure::store(lang, &e))?;
+    // The ledger lists the facility's weak points: who took a copy is recorded.
+    let mut detail = mamori_model::Detail::new();
+    let format = match a.format {
+        ExportFormat::Xlsx => "xlsx",
+        ExportFormat::Csv => "csv",
+        ExportFormat::Json => "json",
+    };
+    detail.insert("format".into(), serde_json::Value::String(format.to_owned()));
+    detail.insert("assets".into(), serde_json::Value::from(assets.len()));
+    if let Some(path) = &a.output {
+        detail.insert("file".into(), serde_json::Value::String(path.display().to_string()));
+    }
+    store.audit_event(who, "asset.export", "asset", None, detail).await.map_err(|e| Failure::store(lang, &e))?;
     let bytes: Vec<u8> = match a.format {
         ExportFormat::Json => serde_json::to_vec_pretty(&assets).map_err(|e| Failure(e.to_string(), 1))?,
         ExportFormat::Csv => {

@@ -170,6 +170,7 @@ fn ledger_scan_queue_and_export_round_trip() {
     // Each import is one audit entry; the chain holds.
     let audit = ok(&db, &["audit", "list", "--limit", "100"]);
     assert!(audit.matches("asset.import").count() >= 5, "{audit}");
+    assert!(audit.contains("asset.export"), "who took a copy of the ledger is recorded: {audit}");
     ok(&db, &["audit", "verify"]);
 }
 
