@@ -1134,6 +1134,13 @@ impl<'a> Builder<'a> {
                 let parsed = match parse_bool(value) {
                     Some(b) => Some(b),
                     None if is_unknown(value) => None,
+                    // Ledgers often name the product in the ウイルス対策 column
+                    // ("ウイルスバスター"): that says yes, and the name is kept.
+                    None if field == F::EndpointProtection => {
+                        obs.attributes
+                            .insert("endpoint_protection_product".to_owned(), value.to_owned());
+                        Some(true)
+                    }
                     None => {
                         return Err(format!(
                             "not yes or no: {} (expected はい/いいえ, 有/無, ○/×, yes/no, \
@@ -2090,6 +2097,19 @@ mod tests {
         );
         assert_eq!(o[0].attributes.get("No.").map(String::as_str), Some("1"));
         assert_eq!(o[0].os.as_deref(), Some("Windows"));
+    }
+
+    #[test]
+    fn a_product_name_in_the_protection_column_means_yes() {
+        let s = csv("機器名,ウイルス対策\nA,ウイルスバスター Corp.\nB,なし\nC,○\n");
+        no_rejects(&s);
+        let o = &s.ingested.observations;
+        let got: Vec<Option<bool>> = o.iter().map(|o| o.endpoint_protection).collect();
+        assert_eq!(got, [Some(true), Some(false), Some(true)]);
+        assert_eq!(
+            o[0].attributes.get("endpoint_protection_product").map(String::as_str),
+            Some("ウイルスバスター Corp.")
+        );
     }
 
     #[test]
