@@ -175,6 +175,7 @@ fn host_observation(host: &NmapHost, started: Option<i64>) -> Observation {
             vendor: None,
             version: p.version.clone().filter(|v| !v.is_empty()),
             cpe: p.cpes.iter().find(|c| c.starts_with("cpe:/a:")).cloned(),
+            purl: None,
         };
         let key = (
             software.name.clone(),
@@ -616,6 +617,7 @@ mod tests {
                 vendor: None,
                 version: Some("5.3".into()),
                 cpe: Some("cpe:/a:openbsd:openssh:5.3".into()),
+                purl: None,
             }]
         );
     }

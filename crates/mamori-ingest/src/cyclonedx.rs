@@ -20,10 +20,9 @@
 //!   its parts are), then every component under `components`, nested ones included, depth
 //!   first in file order, once per `bom-ref` (the first one wins; components without a
 //!   `bom-ref` are merged only when identical). Each is a [`Software`] with `name`, `version`,
-//!   `cpe` (the component's `cpe` as written), and `vendor` from the component's `supplier`,
+//!   `cpe` (the component's `cpe` as written), `purl` (its package URL), and `vendor` from the component's `supplier`,
 //!   else `manufacturer`, else `publisher`, else `group`. Hardware parts of an HBOM
-//!   (`device`) are listed like any other component. The package URL (`purl`) has no place in
-//!   [`Software`] and is not kept.
+//!   (`device`) are listed like any other component.
 //! - `line`: where the subject starts (1 without a subject).
 //!
 //! A component without a `name` is not kept: it lands in [`Ingested::rejected`] with its line.
@@ -237,6 +236,7 @@ struct Component {
     supplier: Option<Organization>,
     manufacturer: Option<Organization>,
     cpe: Option<Text>,
+    purl: Option<Text>,
     properties: Option<Properties>,
     components: Option<Components>,
 }
@@ -765,6 +765,7 @@ fn software_of(c: &Component) -> Option<Software> {
             .or_else(|| given(c.group.as_ref())),
         version: given(c.version.as_ref()),
         cpe: given(c.cpe.as_ref()),
+        purl: given(c.purl.as_ref()),
     })
 }
 

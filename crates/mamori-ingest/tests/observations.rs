@@ -262,6 +262,7 @@ fn nmap_6_full_scan_hosts() {
             vendor: None,
             version: None,
             cpe: None,
+            purl: None,
         }],
         "the same product on two ports is one entry"
     );
@@ -577,6 +578,7 @@ fn cyclonedx_keycloak_sbom() {
             vendor: Some("org.keycloak".into()),
             version: Some("10.0.2".into()),
             cpe: None,
+            purl: Some("pkg:maven/org.keycloak/keycloak-parent@10.0.2".into()),
         }
     );
     assert_eq!(
@@ -586,6 +588,7 @@ fn cyclonedx_keycloak_sbom() {
             vendor: Some("org.bouncycastle".into()),
             version: Some("1.62".into()),
             cpe: None,
+            purl: Some("pkg:maven/org.bouncycastle/bcprov-jdk15on@1.62?type=jar".into()),
         },
         "no publisher: the group"
     );

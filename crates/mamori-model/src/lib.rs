@@ -69,16 +69,21 @@ pub struct Interface {
 }
 
 /// Software installed on an asset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Software {
     pub name: String,
     #[serde(default)]
     pub vendor: Option<String>,
     #[serde(default)]
     pub version: Option<String>,
-    /// CPE 2.3 formatted string, when known.
+    /// CPE as the source wrote it (CPE 2.3 formatted string from SBOMs and ledgers, CPE 2.2 URI
+    /// from nmap), when known.
     #[serde(default)]
     pub cpe: Option<String>,
+    /// Package URL (`pkg:maven/org.keycloak/keycloak-core@10.0.2`), when the source gives one
+    /// (SBOM components).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
 }
 
 /// Everything about an asset that a user enters or an import provides.

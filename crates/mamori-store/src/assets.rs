@@ -271,7 +271,7 @@ pub(crate) async fn write_assets_batch(
         .iter()
         .flat_map(|it| (0_i64..).zip(&it.data.interfaces).map(move |(pos, i)| (it.id, pos, i)))
         .collect();
-    insert_rows(backend, tx, "interfaces (asset_id, pos, name, ip, mac, segment_id)", &ifaces, |q, (id, pos, i)| {
+    insert_rows(backend, tx, "interfaces (asset_id, pos, name, ip, mac, segment_id)", 6, &ifaces, |q, (id, pos, i)| {
         q.bind(*id).bind(*pos).bind(i.name.clone()).bind(i.ip.clone()).bind(i.mac.clone()).bind(i.segment_id)
     })
     .await?;
@@ -279,8 +279,14 @@ pub(crate) async fn write_assets_batch(
         .iter()
         .flat_map(|it| (0_i64..).zip(&it.data.software).map(move |(pos, s)| (it.id, pos, s)))
         .collect();
-    insert_rows(backend, tx, "software (asset_id, pos, name, vendor, version, cpe)", &software, |q, (id, pos, s)| {
-        q.bind(*id).bind(*pos).bind(s.name.clone()).bind(s.vendor.clone()).bind(s.version.clone()).bind(s.cpe.clone())
+    insert_rows(backend, tx, "software (asset_id, pos, name, vendor, version, cpe, purl)", 7, &software, |q, (id, pos, s)| {
+        q.bind(*id)
+            .bind(*pos)
+            .bind(s.name.clone())
+            .bind(s.vendor.clone())
+            .bind(s.version.clone())
+            .bind(s.cpe.clone())
+            .bind(s.purl.clone())
     })
     .await?;
     Ok(())
@@ -288,17 +294,19 @@ pub(crate) async fn write_assets_batch(
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Inserts six-column child rows (`table_and_columns` is `table (c1, …, c6)`), 150 per statement.
+/// Inserts child rows of `ncols` columns (`table_and_columns` is `table (c1, …)`), 150 per
+/// statement.
 async fn insert_rows<T>(
     backend: crate::Backend,
     tx: &mut WriteTx<'_>,
     table_and_columns: &str,
+    ncols: usize,
     rows: &[T],
     bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
 ) -> Result<()> {
     for chunk in rows.chunks(150) {
         let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, i * 6 + 1, 6))).collect();
+            (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, i * ncols + 1, ncols))).collect();
         let sql = format!("INSERT INTO {table_and_columns} VALUES {}", values.join(", "));
         let mut q = sqlx::query(&sql);
         for row in chunk {
@@ -395,8 +403,8 @@ pub(crate) async fn write_asset(
     }
     for (pos, s) in (0_i64..).zip(&data.software) {
         sqlx::query(
-            "INSERT INTO software (asset_id, pos, name, vendor, version, cpe) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO software (asset_id, pos, name, vendor, version, cpe, purl) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(pos)
@@ -404,6 +412,7 @@ pub(crate) async fn write_asset(
         .bind(s.vendor.clone())
         .bind(s.version.clone())
         .bind(s.cpe.clone())
+        .bind(s.purl.clone())
         .execute(&mut *tx.tx)
         .await?;
     }
@@ -559,7 +568,7 @@ pub(crate) async fn load_all_assets(conn: &mut sqlx::AnyConnection) -> Result<Ve
         }
     }
     let rows =
-        sqlx::query("SELECT asset_id, name, vendor, version, cpe FROM software ORDER BY asset_id, pos")
+        sqlx::query("SELECT asset_id, name, vendor, version, cpe, purl FROM software ORDER BY asset_id, pos")
             .fetch_all(&mut *conn)
             .await?;
     for r in rows {
@@ -570,6 +579,7 @@ pub(crate) async fn load_all_assets(conn: &mut sqlx::AnyConnection) -> Result<Ve
                 vendor: r.try_get(2)?,
                 version: r.try_get(3)?,
                 cpe: r.try_get(4)?,
+                purl: r.try_get(5)?,
             });
         }
     }
@@ -605,7 +615,7 @@ async fn attach_details(conn: &mut sqlx::AnyConnection, assets: &mut [Asset]) ->
                 }
             }
             let sql = format!(
-                "SELECT asset_id, name, vendor, version, cpe FROM software \
+                "SELECT asset_id, name, vendor, version, cpe, purl FROM software \
                  WHERE asset_id IN ({ph}) ORDER BY asset_id, pos"
             );
             let mut q = sqlx::query(&sql);
@@ -620,6 +630,7 @@ async fn attach_details(conn: &mut sqlx::AnyConnection, assets: &mut [Asset]) ->
                         vendor: r.try_get(2)?,
                         version: r.try_get(3)?,
                         cpe: r.try_get(4)?,
+                        purl: r.try_get(5)?,
                     });
                 }
             }

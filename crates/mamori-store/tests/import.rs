@@ -294,13 +294,13 @@ async fn sbom_replaces_the_software_of_its_asset() {
     for (backend, db) in fresh_databases().await {
         let store = init(&db.url).await;
         let mut d = AssetData::new("超音波診断装置", AssetKind::MedicalDevice);
-        d.software.push(mamori_model::Software { name: "old".into(), vendor: None, version: None, cpe: None });
+        d.software.push(mamori_model::Software { name: "old".into(), ..Default::default() });
         let a = store.create_asset("t", &d).await.unwrap();
         let mut o = obs(1);
         o.name = Some("Ultrasound Imaging System".into());
         o.software = vec![
-            mamori_model::Software { name: "openssl".into(), vendor: None, version: Some("1.1.1k".into()), cpe: None },
-            mamori_model::Software { name: "log4j".into(), vendor: Some("apache".into()), version: Some("1.2.17".into()), cpe: None },
+            mamori_model::Software { name: "openssl".into(), version: Some("1.1.1k".into()), purl: Some("pkg:generic/openssl@1.1.1k".into()), ..Default::default() },
+            mamori_model::Software { name: "log4j".into(), vendor: Some("apache".into()), version: Some("1.2.17".into()), ..Default::default() },
         ];
         let plan = store
             .import_observations(
@@ -316,6 +316,7 @@ async fn sbom_replaces_the_software_of_its_asset() {
         assert_eq!(plan.updated[0].reason, MatchReason::Target, "{backend}");
         let after = store.get_asset(a.id, None).await.unwrap();
         assert_eq!(after.data.software.len(), 2, "{backend}");
+        assert_eq!(after.data.software[0].purl.as_deref(), Some("pkg:generic/openssl@1.1.1k"), "{backend}: purl kept");
         assert_eq!(after.data.name, "超音波診断装置", "{backend}: an SBOM does not rename");
 
         // The stocktake sees software past end of support.

@@ -366,6 +366,8 @@ fn kea_dnsmasq_and_sbom_through_the_cli() {
     assert_eq!(plans[0]["updated"][0]["reason"], "target");
     let a = json(&db, &["asset", "show", &id, "--format", "json"]);
     assert_eq!(a["software"].as_array().unwrap().len(), 904);
+    let purls = a["software"].as_array().unwrap().iter().filter(|s| s["purl"].as_str().is_some_and(|p| p.starts_with("pkg:maven/"))).count();
+    assert!(purls > 800, "package URLs are kept: {purls}");
     assert_eq!(a["name"], "認証サーバ", "an SBOM does not rename the asset");
     // A VEX document has no components: refused, clearly.
     let vex = PathBuf::from(DATA).join("cyclonedx/cisa-case1-vex-affected.json");

@@ -1,6 +1,8 @@
 -- mamori schema v2 (SQLite): inventory imports, provenance, unregistered devices, stocktakes.
 -- Forward-only; never edit a released migration.
 
+ALTER TABLE software ADD COLUMN purl TEXT;
+
 CREATE TABLE imports (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
