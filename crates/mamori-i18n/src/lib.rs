@@ -111,6 +111,14 @@ pub fn tf(lang: Lang, key: &str, args: &[(&str, &dyn fmt::Display)]) -> String {
     s
 }
 
+/// The label of an asset attribute: the catalog's `attr.<key>` for the attributes mamori's
+/// imports write (`hostname`, `nmap.open_ports` …), else the key itself (a ledger's own column
+/// name, which is already in the facility's words).
+pub fn attr_label(lang: Lang, key: &str) -> String {
+    let k = format!("attr.{key}");
+    if has(&k) { t(lang, &k).to_owned() } else { key.to_owned() }
+}
+
 /// Whether a key exists in the Japanese catalog (the reference one).
 pub fn has(key: &str) -> bool {
     catalogs().ja.contains_key(key)

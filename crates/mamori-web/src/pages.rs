@@ -378,7 +378,7 @@ async fn asset_detail(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id
                     dt { (ctx.t("field.endpoint_protection")) } dd { (yes_no(d.endpoint_protection)) }
                     dt { (ctx.t("field.last_seen")) } dd { (d.last_seen.as_deref().map(jst).unwrap_or_else(|| "—".into())) }
                     dt { (ctx.t("field.updated_at")) } dd { (jst(&asset.updated_at)) }
-                    @for (k, v) in &d.attributes { dt { (k) } dd { (v) } }
+                    @for (k, v) in &d.attributes { dt { (mamori_i18n::attr_label(ctx.lang, k)) } dd { (v) } }
                 }
                 @if let Some(n) = &d.notes { h3 { (ctx.t("field.notes")) } p.notes { (n) } }
             }

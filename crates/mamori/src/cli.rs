@@ -569,6 +569,7 @@ fn print_asset(a: &Asset, lang: Lang, format: Format, segments: &[Segment]) -> C
         Some(false) => t(lang, "common.no"),
         None => t(lang, "common.unknown"),
     };
+    let attr_labels: Vec<String> = d.attributes.keys().map(|k| mamori_i18n::attr_label(lang, k)).collect();
     let mut rows: Vec<(&str, String)> = vec![
         ("ID", a.id.to_string()),
         (t(lang, "field.name"), d.name.clone()),
@@ -594,8 +595,8 @@ fn print_asset(a: &Asset, lang: Lang, format: Format, segments: &[Segment]) -> C
     rows.push((t(lang, "field.criticality"), t(lang, &d.criticality.label_key()).to_owned()));
     rows.push((t(lang, "field.internet_facing"), yn(Some(d.internet_facing)).to_owned()));
     rows.push((t(lang, "field.endpoint_protection"), yn(d.endpoint_protection).to_owned()));
-    for (k, v) in &d.attributes {
-        rows.push((k.as_str(), v.clone()));
+    for (label, v) in attr_labels.iter().zip(d.attributes.values()) {
+        rows.push((label.as_str(), v.clone()));
     }
     for (label, value) in rows {
         writeln!(out, "{label}: {value}").map_err(io_fail)?;
