@@ -1263,13 +1263,12 @@ impl Store {
 
         let total = (writes.len() + r.provenance.len() + r.queue.dirty.len()) as u64;
         let mut done = 0_u64;
+        // Called once per statement or batch: a cancellation is seen within one batch.
         let tick = |done: u64| -> Result<()> {
-            if done.is_multiple_of(512) {
-                if control.cancelled() {
-                    return Err(StoreError::Cancelled);
-                }
-                control.progress("write", done, total);
+            if control.cancelled() {
+                return Err(StoreError::Cancelled);
             }
+            control.progress("write", done, total);
             Ok(())
         };
         // New assets get their ids here: the write lock is held, nobody else inserts.

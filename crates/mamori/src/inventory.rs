@@ -175,20 +175,31 @@ fn read_one(lang: Lang, path: &Path, opts: &ReadOptions) -> Result<ReadSource, F
 
 pub async fn import(store: &Store, lang: Lang, who: &str, a: &ImportArgs) -> CliResult {
     let opts = ReadOptions { format: a.input_format.kind(), map: parse_maps(lang, &a.map)? };
+    // Ctrl-C from here on cancels: while files are read it stops before anything is imported,
+    // during an import the store rolls the transaction back.
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let listening = tokio::signal::ctrl_c();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if listening.await.is_ok() {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        });
+    }
     // Read every file first: one that cannot be read at all stops the command before anything
     // is written.
     let mut sources = Vec::with_capacity(a.files.len());
     for f in &a.files {
-        sources.push(read_one(lang, f, &opts)?);
-    }
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.store(true, Ordering::Relaxed);
-            }
-        });
+        // Reading is blocking work: off the async threads, so the Ctrl-C listener keeps running.
+        let (path, o) = (f.clone(), opts.clone());
+        let read = tokio::task::spawn_blocking(move || read_one(lang, &path, &o))
+            .await
+            .map_err(|e| Failure(e.to_string(), 1))??;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Failure::store(lang, &mamori_store::StoreError::Cancelled));
+        }
+        sources.push(read);
     }
     let mut plans = Vec::new();
     for src in sources {

@@ -374,3 +374,37 @@ fn kea_dnsmasq_and_sbom_through_the_cli() {
     let err = fails(&db, &["asset", "import", vex.to_str().unwrap()]);
     assert!(err.contains("VEX"), "{err}");
 }
+
+/// Ctrl-C during a long import: nothing is written, the database stays sound.
+#[test]
+fn interrupting_a_long_import_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let db = setup(&dir);
+    let mut text = String::from("機器名,IPアドレス,MACアドレス,設置場所\n");
+    for i in 0..150_000u32 {
+        text.push_str(&format!(
+            "端末{i},10.{}.{}.{},00:1b:21:{:02x}:{:02x}:{:02x},{}階\n",
+            i >> 16, (i >> 8) & 255, i & 255, i >> 16, (i >> 8) & 255, i & 255, i % 9 + 1
+        ));
+    }
+    let file = write(&dir, "big.csv", text.as_bytes());
+    let child = Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .args(["--db", &db, "asset", "import", file.to_str().unwrap(), "--format", "json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SIGINT, as Ctrl-C sends it.
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    // Whether it was still reading the file or already writing: cancelled, and said so.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("中止しました"), "{err}");
+    assert!(json(&db, &["asset", "list", "--format", "json"]).as_array().unwrap().is_empty());
+    assert!(json(&db, &["unregistered", "list", "--all", "--format", "json"]).as_array().unwrap().is_empty());
+    ok(&db, &["audit", "verify"]);
+    ok(&db, &["healthcheck"]);
+}
