@@ -1,6 +1,6 @@
 //! Assets: the inventory's core table with its interfaces and software.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mamori_model::{Asset, AssetData, AssetKind, Detail, Id, Interface, Software};
 use serde_json::Value;
@@ -183,8 +183,9 @@ fn row_to_asset(r: &AnyRow) -> Result<Asset> {
     })
 }
 
-/// One asset of a batch write: its id (new rows get theirs from the caller, who holds the write
-/// lock), data and timestamps; `fresh` when the row does not exist yet.
+/// One asset of a write: its id (new rows of a batch get theirs from the caller, who holds the
+/// write lock), data and timestamps; `fresh` when the row does not exist yet (it has no
+/// interfaces or software to replace).
 pub(crate) struct BatchAsset<'a> {
     pub id: Id,
     pub data: &'a AssetData,
@@ -193,24 +194,52 @@ pub(crate) struct BatchAsset<'a> {
     pub fresh: bool,
 }
 
-/// Writes many assets with multi-row statements: the asset rows as one upsert per chunk, then
-/// their interfaces and software replaced. The same result as [`write_asset`] per asset, at a
-/// fraction of the round trips (imports of 100,000 rows).
-pub(crate) async fn write_assets_batch(
-    backend: crate::Backend,
-    tx: &mut WriteTx<'_>,
-    items: &[BatchAsset<'_>],
-) -> Result<()> {
-    const COLS: &str = "id, name, kind, vendor, product, model, os, os_version, serial, location, \
-        department, owner, criticality, internet_facing, endpoint_protection, last_seen, notes, \
-        attributes, created_at, updated_at, search, sort_ip";
-    const NCOLS: usize = 22;
+/// The columns every asset write sets, in the order [`bind_asset`] binds them.
+const WRITE_COLUMNS: &str = "name, kind, vendor, product, model, os, os_version, serial, location, \
+    department, owner, criticality, internet_facing, endpoint_protection, last_seen, notes, \
+    attributes, created_at, updated_at, search, sort_ip";
+const WRITE_NCOLS: usize = 21;
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds [`WRITE_COLUMNS`] for one asset.
+fn bind_asset<'q>(q: AnyQuery<'q>, d: &AssetData, created_at: &str, updated_at: &str) -> Result<AnyQuery<'q>> {
+    let attributes = serde_json::to_string(&d.attributes).map_err(|e| StoreError::Format(e.to_string()))?;
+    Ok(q.bind(d.name.clone())
+        .bind(d.kind.code())
+        .bind(d.vendor.clone())
+        .bind(d.product.clone())
+        .bind(d.model.clone())
+        .bind(d.os.clone())
+        .bind(d.os_version.clone())
+        .bind(d.serial.clone())
+        .bind(d.location.clone())
+        .bind(d.department.clone())
+        .bind(d.owner.clone())
+        .bind(d.criticality.code())
+        .bind(b2i(d.internet_facing))
+        .bind(d.endpoint_protection.map(b2i))
+        .bind(d.last_seen.clone())
+        .bind(d.notes.clone())
+        .bind(attributes)
+        .bind(created_at.to_owned())
+        .bind(updated_at.to_owned())
+        .bind(search_text(d))
+        .bind(sort_ip(d)))
+}
+
+/// Writes assets with multi-row statements: the asset rows as one upsert per chunk, then their
+/// interfaces and software replaced. Imports of 100,000 rows go through here, and so does
+/// every single-asset write ([`write_asset`]).
+pub(crate) async fn write_assets_batch(tx: &mut WriteTx<'_>, items: &[BatchAsset<'_>]) -> Result<()> {
+    let backend = tx.backend;
+    let ncols = WRITE_NCOLS + 1;
     for chunk in items.chunks(40) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", batch_placeholders(backend, i * NCOLS + 1, NCOLS)))
+            .map(|i| format!("({})", batch_placeholders(backend, i * ncols + 1, ncols)))
             .collect();
         let sql = format!(
-            "INSERT INTO assets ({COLS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
+            "INSERT INTO assets ({WRITE_COLUMNS}, id) VALUES {} ON CONFLICT (id) DO UPDATE SET \
              name = excluded.name, kind = excluded.kind, vendor = excluded.vendor, \
              product = excluded.product, model = excluded.model, os = excluded.os, \
              os_version = excluded.os_version, serial = excluded.serial, \
@@ -224,35 +253,16 @@ pub(crate) async fn write_assets_batch(
         );
         let mut q = sqlx::query(&sql);
         for it in chunk {
-            let d = it.data;
-            let attributes = serde_json::to_string(&d.attributes)
-                .map_err(|e| StoreError::Format(e.to_string()))?;
-            q = q
-                .bind(it.id)
-                .bind(d.name.clone())
-                .bind(d.kind.code())
-                .bind(d.vendor.clone())
-                .bind(d.product.clone())
-                .bind(d.model.clone())
-                .bind(d.os.clone())
-                .bind(d.os_version.clone())
-                .bind(d.serial.clone())
-                .bind(d.location.clone())
-                .bind(d.department.clone())
-                .bind(d.owner.clone())
-                .bind(d.criticality.code())
-                .bind(b2i(d.internet_facing))
-                .bind(d.endpoint_protection.map(b2i))
-                .bind(d.last_seen.clone())
-                .bind(d.notes.clone())
-                .bind(attributes)
-                .bind(it.created_at.to_owned())
-                .bind(it.updated_at.to_owned())
-                .bind(search_text(d))
-                .bind(sort_ip(d));
+            q = bind_asset(q, it.data, it.created_at, it.updated_at)?.bind(it.id);
         }
         q.execute(&mut *tx.tx).await?;
     }
+    write_children(tx, items).await
+}
+
+/// Replaces the interfaces and software of the assets written.
+async fn write_children(tx: &mut WriteTx<'_>, items: &[BatchAsset<'_>]) -> Result<()> {
+    let backend = tx.backend;
     let existing: Vec<Id> = items.iter().filter(|i| !i.fresh).map(|i| i.id).collect();
     for chunk in existing.chunks(500) {
         for table in ["interfaces", "software"] {
@@ -271,15 +281,23 @@ pub(crate) async fn write_assets_batch(
         .iter()
         .flat_map(|it| (0_i64..).zip(&it.data.interfaces).map(move |(pos, i)| (it.id, pos, i)))
         .collect();
-    insert_rows(backend, tx, "interfaces (asset_id, pos, name, ip, mac, segment_id)", 6, &ifaces, |q, (id, pos, i)| {
+    insert_rows(tx, "interfaces (asset_id, pos, name, ip, mac, segment_id)", 6, &ifaces, |q, (id, pos, i)| {
         q.bind(*id).bind(*pos).bind(i.name.clone()).bind(i.ip.clone()).bind(i.mac.clone()).bind(i.segment_id)
     })
-    .await?;
+    .await
+    .map_err(|e| match e {
+        StoreError::Db(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {
+            let ids: BTreeSet<Id> = ifaces.iter().filter_map(|(_, _, i)| i.segment_id).collect();
+            let ids: Vec<String> = ids.iter().map(Id::to_string).collect();
+            StoreError::Missing { entity: "segment", id: ids.join(", ") }
+        }
+        other => other,
+    })?;
     let software: Vec<(Id, i64, &Software)> = items
         .iter()
         .flat_map(|it| (0_i64..).zip(&it.data.software).map(move |(pos, s)| (it.id, pos, s)))
         .collect();
-    insert_rows(backend, tx, "software (asset_id, pos, name, vendor, version, cpe, purl)", 7, &software, |q, (id, pos, s)| {
+    insert_rows(tx, "software (asset_id, pos, name, vendor, version, cpe, purl)", 7, &software, |q, (id, pos, s)| {
         q.bind(*id)
             .bind(*pos)
             .bind(s.name.clone())
@@ -288,22 +306,19 @@ pub(crate) async fn write_assets_batch(
             .bind(s.cpe.clone())
             .bind(s.purl.clone())
     })
-    .await?;
-    Ok(())
+    .await
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Inserts child rows of `ncols` columns (`table_and_columns` is `table (c1, …)`), 150 per
 /// statement.
 async fn insert_rows<T>(
-    backend: crate::Backend,
     tx: &mut WriteTx<'_>,
     table_and_columns: &str,
     ncols: usize,
     rows: &[T],
     bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
 ) -> Result<()> {
+    let backend = tx.backend;
     for chunk in rows.chunks(150) {
         let values: Vec<String> =
             (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, i * ncols + 1, ncols))).collect();
@@ -317,7 +332,8 @@ async fn insert_rows<T>(
     Ok(())
 }
 
-/// Writes the asset row and replaces its interfaces and software.
+/// Writes one asset and replaces its interfaces and software: with an id, insert or replace
+/// that row; without, insert a new row and let the database choose the id.
 pub(crate) async fn write_asset(
     tx: &mut WriteTx<'_>,
     id: Option<Id>,
@@ -325,97 +341,19 @@ pub(crate) async fn write_asset(
     created_at: &str,
     updated_at: &str,
 ) -> Result<Id> {
-    let attributes = serde_json::to_string(&data.attributes)
-        .map_err(|e| StoreError::Format(e.to_string()))?;
-    let values = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                  $18, $19, $20, $21";
-    let sql = match id {
-        Some(_) => format!(
-            "INSERT INTO assets (name, kind, vendor, product, model, os, os_version, serial, \
-             location, department, owner, criticality, internet_facing, endpoint_protection, \
-             last_seen, notes, attributes, created_at, updated_at, search, sort_ip, id) \
-             VALUES ({values}, $22) \
-             ON CONFLICT (id) DO UPDATE SET name = $1, kind = $2, vendor = $3, product = $4, \
-             model = $5, os = $6, os_version = $7, serial = $8, location = $9, department = $10, \
-             owner = $11, criticality = $12, internet_facing = $13, endpoint_protection = $14, \
-             last_seen = $15, notes = $16, attributes = $17, updated_at = $19, search = $20, \
-             sort_ip = $21 RETURNING id"
-        ),
-        None => format!(
-            "INSERT INTO assets (name, kind, vendor, product, model, os, os_version, serial, \
-             location, department, owner, criticality, internet_facing, endpoint_protection, \
-             last_seen, notes, attributes, created_at, updated_at, search, sort_ip) \
-             VALUES ({values}) RETURNING id"
-        ),
-    };
-    let id_given = id.is_some();
-    let mut q = sqlx::query(&sql)
-        .bind(data.name.clone())
-        .bind(data.kind.code())
-        .bind(data.vendor.clone())
-        .bind(data.product.clone())
-        .bind(data.model.clone())
-        .bind(data.os.clone())
-        .bind(data.os_version.clone())
-        .bind(data.serial.clone())
-        .bind(data.location.clone())
-        .bind(data.department.clone())
-        .bind(data.owner.clone())
-        .bind(data.criticality.code())
-        .bind(b2i(data.internet_facing))
-        .bind(data.endpoint_protection.map(b2i))
-        .bind(data.last_seen.clone())
-        .bind(data.notes.clone())
-        .bind(attributes)
-        .bind(created_at.to_owned())
-        .bind(updated_at.to_owned())
-        .bind(search_text(data))
-        .bind(sort_ip(data));
     if let Some(id) = id {
-        q = q.bind(id);
+        let item = BatchAsset { id, data, created_at, updated_at, fresh: false };
+        write_assets_batch(tx, std::slice::from_ref(&item)).await?;
+        return Ok(id);
     }
+    let sql = format!(
+        "INSERT INTO assets ({WRITE_COLUMNS}) VALUES ({}) RETURNING id",
+        placeholders(1, WRITE_NCOLS)
+    );
+    let q = bind_asset(sqlx::query(&sql), data, created_at, updated_at)?;
     let id: Id = q.fetch_one(&mut *tx.tx).await?.try_get(0)?;
-
-    // A row that was just inserted without an id has no children yet.
-    if id_given {
-        sqlx::query("DELETE FROM interfaces WHERE asset_id = $1").bind(id).execute(&mut *tx.tx).await?;
-        sqlx::query("DELETE FROM software WHERE asset_id = $1").bind(id).execute(&mut *tx.tx).await?;
-    }
-    for (pos, i) in (0_i64..).zip(&data.interfaces) {
-        sqlx::query(
-            "INSERT INTO interfaces (asset_id, pos, name, ip, mac, segment_id) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(pos)
-        .bind(i.name.clone())
-        .bind(i.ip.clone())
-        .bind(i.mac.clone())
-        .bind(i.segment_id)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-                StoreError::Missing { entity: "segment", id: format!("{:?}", i.segment_id) }
-            }
-            _ => StoreError::Db(e),
-        })?;
-    }
-    for (pos, s) in (0_i64..).zip(&data.software) {
-        sqlx::query(
-            "INSERT INTO software (asset_id, pos, name, vendor, version, cpe, purl) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(pos)
-        .bind(s.name.clone())
-        .bind(s.vendor.clone())
-        .bind(s.version.clone())
-        .bind(s.cpe.clone())
-        .bind(s.purl.clone())
-        .execute(&mut *tx.tx)
-        .await?;
-    }
+    let item = BatchAsset { id, data, created_at, updated_at, fresh: true };
+    write_children(tx, std::slice::from_ref(&item)).await?;
     Ok(id)
 }
 

@@ -269,9 +269,8 @@ struct Known {
     original: Option<AssetData>,
     data: AssetData,
     created_at: String,
-    /// Line of the observation that created it (new assets).
-    line: u64,
-    /// First match reason (for the preview of changes).
+    /// First match reason and the line of the first observation of this import about it (the
+    /// one that created it, for a new asset): for the preview.
     reason: MatchReason,
     first_line: u64,
     touched: bool,
@@ -317,6 +316,8 @@ struct Recon {
     provenance: Vec<Provenance>,
     plan_conflicts: Vec<Conflict>,
     plan_flagged: Vec<PlannedDiscovery>,
+    /// The queue row of each entry of `plan_flagged`, to give new entries their id.
+    plan_flagged_rows: Vec<usize>,
     counts: ImportCounts,
     today: String,
 }
@@ -397,12 +398,7 @@ impl Recon {
     }
 
     fn segment_of(&self, ip: &str) -> Option<Id> {
-        let ip: IpAddr = ip.parse().ok()?;
-        self.segments
-            .iter()
-            .filter_map(|s| s.net.filter(|n| n.contains(&ip)).map(|n| (n.prefix_len(), s.id)))
-            .max_by_key(|(len, id)| (*len, std::cmp::Reverse(*id)))
-            .map(|(_, id)| id)
+        segment_containing(&self.segments, ip.parse().ok()?)
     }
 
     fn segment_named(&self, name: &str) -> Option<Id> {
@@ -565,10 +561,6 @@ impl Recon {
         None
     }
 
-    fn reindex(&mut self, idx: usize) {
-        self.index_asset(idx);
-    }
-
     fn record(&mut self, idx: usize, obs_index: usize, obs: &Observation, reason: MatchReason) {
         self.provenance.push(Provenance { asset: idx, obs: obs_index, reason });
         if let Some(k) = self.assets.get_mut(idx)
@@ -597,8 +589,7 @@ impl Recon {
             _ => None,
         };
         let seen = obs.seen_at.and_then(date_of);
-        let segs: Vec<(Option<ipnet::IpNet>, Id)> =
-            self.segments.iter().map(|s| (s.net, s.id)).collect();
+        let segments = &self.segments;
         let Some(k) = self.assets.get_mut(idx) else { return };
         if k.existed && k.original.is_none() {
             k.original = Some(k.data.clone());
@@ -753,11 +744,7 @@ impl Recon {
             if i.segment_id.is_none()
                 && let Some(ip) = i.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok())
             {
-                i.segment_id = segs
-                    .iter()
-                    .filter_map(|(n, id)| n.filter(|n| n.contains(&ip)).map(|n| (n.prefix_len(), *id)))
-                    .max_by_key(|(l, id)| (*l, std::cmp::Reverse(*id)))
-                    .map(|(_, id)| id);
+                i.segment_id = segment_containing(segments, ip);
             }
         }
 
@@ -795,7 +782,6 @@ impl Recon {
             original: None,
             data,
             created_at: String::new(),
-            line: obs.line,
             reason: MatchReason::New,
             first_line: obs.line,
             touched: false,
@@ -812,7 +798,7 @@ impl Recon {
         if let Some((idx, reason)) = found {
             self.merge(idx, obs);
             self.record(idx, obs_index, obs, reason);
-            self.reindex(idx);
+            self.index_asset(idx);
             return;
         }
         if self.kind.is_discovery() {
@@ -831,7 +817,7 @@ impl Recon {
             return;
         }
         self.record(idx, obs_index, obs, MatchReason::New);
-        self.reindex(idx);
+        self.index_asset(idx);
     }
 
     fn enqueue(&mut self, obs: &Observation) {
@@ -958,7 +944,10 @@ impl Recon {
                 if new {
                     self.counts.flagged_new += 1;
                 }
-                push_limited(&mut self.plan_flagged, planned);
+                if self.plan_flagged.len() < PREVIEW_LIMIT {
+                    self.plan_flagged.push(planned);
+                    self.plan_flagged_rows.push(idx);
+                }
             }
         }
     }
@@ -988,6 +977,16 @@ fn row_to_discovered(r: &sqlx::any::AnyRow) -> Result<DiscoveredDevice> {
 
 const DISCOVERED_COLUMNS: &str = "id, status, mac, ip, hostname, client_id, mac_vendor, segment_id, \
     first_seen, last_seen, sources, data, asset_id, decided_by, decided_at";
+
+/// The segment whose CIDR contains `ip`: the longest prefix, then the segment registered first
+/// (the demo bridges its patient Wi-Fi into the LAN: two segments, one CIDR).
+fn segment_containing(segments: &[SegmentNet], ip: IpAddr) -> Option<Id> {
+    segments
+        .iter()
+        .filter_map(|s| s.net.filter(|n| n.contains(&ip)).map(|n| (n.prefix_len(), s.id)))
+        .max_by_key(|(len, id)| (*len, std::cmp::Reverse(*id)))
+        .map(|(_, id)| id)
+}
 
 fn segment_nets(segments: &[Segment]) -> Vec<SegmentNet> {
     segments
@@ -1112,6 +1111,7 @@ impl Store {
             provenance: Vec::new(),
             plan_conflicts: Vec::new(),
             plan_flagged: Vec::new(),
+            plan_flagged_rows: Vec::new(),
             counts: ImportCounts::default(),
             today,
         };
@@ -1123,7 +1123,6 @@ impl Store {
                 original: None,
                 data,
                 created_at,
-                line: 0,
                 reason: MatchReason::New,
                 first_line: 0,
                 touched: false,
@@ -1165,6 +1164,8 @@ impl Store {
         let mut created = Vec::new();
         let mut updated = Vec::new();
         let mut writes: Vec<usize> = Vec::new();
+        // Field → [old, new] of each asset that changes, for the preview and the provenance.
+        let mut changes_of: HashMap<usize, Detail> = HashMap::new();
         for (idx, k) in r.assets.iter_mut().enumerate() {
             if !k.touched {
                 continue;
@@ -1177,7 +1178,7 @@ impl Store {
                     push_limited(
                         &mut created,
                         PlannedAsset {
-                            line: k.line,
+                            line: k.first_line,
                             asset_id: None,
                             name: k.data.name.clone(),
                             kind: k.data.kind,
@@ -1206,18 +1207,18 @@ impl Store {
                     } else {
                         r.counts.updated += 1;
                         writes.push(idx);
-                        if let Some(id) = k.id {
-                            push_limited(
-                                &mut updated,
-                                PlannedChange {
-                                    line: k.first_line,
-                                    asset_id: id,
-                                    name: k.data.name.clone(),
-                                    reason: k.reason,
-                                    changes,
-                                },
-                            );
+                        if let Some(id) = k.id
+                            && updated.len() < PREVIEW_LIMIT
+                        {
+                            updated.push(PlannedChange {
+                                line: k.first_line,
+                                asset_id: id,
+                                name: k.data.name.clone(),
+                                reason: k.reason,
+                                changes: changes.clone(),
+                            });
                         }
+                        changes_of.insert(idx, changes);
                     }
                 }
             }
@@ -1276,14 +1277,9 @@ impl Store {
             .fetch_one(&mut *tx.tx)
             .await?;
         let mut next_id = max_id.unwrap_or(0);
-        let mut changes_of: HashMap<usize, Detail> = HashMap::new();
         for &idx in &writes {
             let Some(k) = r.assets.get_mut(idx) else { continue };
-            if k.existed {
-                if let Some(old) = &k.original {
-                    changes_of.insert(idx, diff(old, &k.data));
-                }
-            } else {
+            if !k.existed {
                 next_id += 1;
                 k.id = Some(next_id);
                 k.created_at = at.clone();
@@ -1305,7 +1301,7 @@ impl Store {
                     })
                 })
                 .collect();
-            write_assets_batch(self.backend(), &mut tx, &batch).await?;
+            write_assets_batch(&mut tx, &batch).await?;
         }
         if self.backend() == crate::Backend::Postgres && next_id > max_id.unwrap_or(0) {
             sqlx::query(
@@ -1445,14 +1441,8 @@ impl Store {
         tx.commit().await?;
         tracing::debug!(elapsed = ?started.elapsed(), "import: committed");
         plan.import_id = Some(import_id);
-        for f in &mut plan.flagged {
-            if f.discovery_id.is_none()
-                && let Some(row) = r.queue.rows.iter().find(|q| {
-                    q.id != 0 && q.ip == f.ip && q.mac == f.mac && q.hostname == f.hostname
-                })
-            {
-                f.discovery_id = Some(row.id);
-            }
+        for (f, row) in plan.flagged.iter_mut().zip(&r.plan_flagged_rows) {
+            f.discovery_id = r.queue.rows.get(*row).map(|q| q.id);
         }
         Ok(plan)
     }

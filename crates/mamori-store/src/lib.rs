@@ -335,7 +335,7 @@ impl Store {
             .map_err(|e| self.corrupt_or_db(e))?;
         let head_seq: i64 = row.try_get(0)?;
         let head_hash: String = row.try_get(1)?;
-        Ok(WriteTx { tx, head_seq, head_hash, _gate: gate })
+        Ok(WriteTx { tx, head_seq, head_hash, backend: self.backend, _gate: gate })
     }
 }
 
@@ -344,6 +344,7 @@ pub(crate) struct WriteTx<'a> {
     pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
     pub(crate) head_seq: i64,
     pub(crate) head_hash: String,
+    pub(crate) backend: Backend,
     _gate: tokio::sync::MutexGuard<'a, ()>,
 }
 

@@ -94,19 +94,23 @@ pub fn read_source(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<ReadS
     let head = bytes.get(..bytes.len().min(64 * 1024)).unwrap_or(bytes);
     let kind = match opts.format {
         Some(k) => k,
-        // XML that is not recognisably a scan still goes to the nmap reader: it refuses entity
-        // declarations and says what the document is, which helps more than "unknown format".
-        None if mamori_ingest::detect::detect(name, head).is_none() && looks_like_xml(head) => {
-            SourceKind::Nmap
-        }
-        None => mamori_ingest::detect::detect(name, head).ok_or_else(|| IngestError::Invalid {
-            file: name.to_owned(),
-            line: 1,
-            field: "format".into(),
-            reason: "not a format mamori reads (xlsx, csv, nmap XML, DHCP leases, ARP/neighbour \
-                     table, CycloneDX JSON); give --input-format if it is one"
-                .into(),
-        })?,
+        None => match mamori_ingest::detect::detect(name, head) {
+            Some(k) => k,
+            // XML that is not recognisably a scan still goes to the nmap reader: it refuses
+            // entity declarations and says what the document is, which helps more than
+            // "unknown format".
+            None if looks_like_xml(head) => SourceKind::Nmap,
+            None => {
+                return Err(IngestError::Invalid {
+                    file: name.to_owned(),
+                    line: 1,
+                    field: "format".into(),
+                    reason: "not a format mamori reads (xlsx, csv, nmap XML, DHCP leases, \
+                             ARP/neighbour table, CycloneDX JSON); give --input-format if it is one"
+                        .into(),
+                });
+            }
+        },
     };
     let mut mapping = None;
     let ingested: Ingested = match kind {

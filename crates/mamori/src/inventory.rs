@@ -357,7 +357,7 @@ pub async fn export(store: &Store, lang: Lang, who: &str, a: &ExportArgs) -> Cli
                 .map_err(|e| Failure(e, 1))?
         }
     };
-    write_out(lang, a.output.as_deref(), &bytes)?;
+    write_out(a.output.as_deref(), &bytes)?;
     if let Some(path) = &a.output {
         eprintln!("{}", tf(lang, "export.done", &[("file", &path.display()), ("n", &assets.len())]));
     }
@@ -365,7 +365,7 @@ pub async fn export(store: &Store, lang: Lang, who: &str, a: &ExportArgs) -> Cli
 }
 
 /// Writes next to the target and renames, so a crash never leaves half a file.
-fn write_out(_lang: Lang, path: Option<&Path>, bytes: &[u8]) -> CliResult {
+fn write_out(path: Option<&Path>, bytes: &[u8]) -> CliResult {
     match path {
         None => std::io::stdout().lock().write_all(bytes).map_err(io_fail),
         Some(path) => {
@@ -383,7 +383,7 @@ pub fn template(lang: Lang, output: Option<&Path>) -> CliResult {
         return Err(Failure(t(lang, "export.need_output").to_owned(), 2));
     }
     let bytes = mamori_ingest::ledger::template_xlsx(lang == Lang::Ja).map_err(|e| Failure(e, 1))?;
-    write_out(lang, output, &bytes)
+    write_out(output, &bytes)
 }
 
 pub async fn sources(store: &Store, lang: Lang, id: Id, format: Format) -> CliResult {

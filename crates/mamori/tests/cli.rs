@@ -10,28 +10,8 @@ use std::time::{Duration, Instant};
 use mamori_store::testing::{TempDir, fresh_postgres};
 use serde_json::Value;
 
-fn mamori(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mamori"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("MAMORI_ACTOR", "tester")
-        .env_remove("MAMORI_LANG")
-        .output()
-        .unwrap()
-}
-
-fn ok(db: &str, args: &[&str]) -> String {
-    let o = mamori(db, args);
-    assert!(o.status.success(), "mamori {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(db: &str, args: &[&str]) -> String {
-    let o = mamori(db, args);
-    assert!(!o.status.success(), "mamori {args:?} should fail");
-    String::from_utf8(o.stderr).unwrap()
-}
+mod common;
+use common::{fails, mamori, ok};
 
 fn with_stdin(db: &str, args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mamori"))

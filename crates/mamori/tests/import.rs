@@ -5,35 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use mamori_store::testing::TempDir;
 use serde_json::Value;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
-fn mamori(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mamori"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("MAMORI_ACTOR", "tester")
-        .env_remove("MAMORI_LANG")
-        .output()
-        .unwrap()
-}
-
-fn ok(db: &str, args: &[&str]) -> String {
-    let o = mamori(db, args);
-    assert!(o.status.success(), "mamori {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(db: &str, args: &[&str]) -> String {
-    let o = mamori(db, args);
-    assert!(!o.status.success(), "mamori {args:?} should fail: {}", String::from_utf8_lossy(&o.stdout));
-    String::from_utf8(o.stderr).unwrap()
-}
+mod common;
+use common::{fails, mamori, ok};
 
 fn json(db: &str, args: &[&str]) -> Value {
     serde_json::from_str(&ok(db, args)).unwrap()
