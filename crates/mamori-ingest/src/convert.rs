@@ -12,7 +12,7 @@ use mamori_model::{Observation, Software};
 
 use crate::leases::{Lease, LeaseKind, latest_per_address};
 use crate::nmap::{NmapHost, NmapPort, NmapScan, OsClass};
-use crate::{Ingested, MAX_VALUE_BYTES, oui};
+use crate::{IngestError, Ingested, MAX_VALUE_BYTES, oui};
 
 /// Least OS-detection accuracy (percent) for nmap's guess to fill [`Observation::os`] and
 /// [`Observation::vendor`]. Weaker guesses are kept only in the `nmap.os_guess` attribute.
@@ -66,6 +66,32 @@ pub fn nmap_observations(scan: &NmapScan) -> Ingested {
         rejected: Vec::new(),
         taken_at: scan.started,
     }
+}
+
+/// Reads an nmap XML file as [`nmap_observations`] describes, handing each observation to
+/// `sink` as its `<host>` closes: memory does not grow with the number of hosts.
+pub fn stream_nmap_observations(
+    name: &str,
+    reader: impl std::io::BufRead,
+    sink: &mut dyn crate::Sink,
+) -> Result<(), IngestError> {
+    let mut told = false;
+    crate::nmap::stream_nmap(name, reader, &mut |host, started| {
+        if !told {
+            sink.taken_at(started);
+            told = true;
+        }
+        if !host.is_up() {
+            return Ok(());
+        }
+        let o = host_observation(&host, started);
+        if o.is_empty() { Ok(()) } else { sink.observation(o) }
+    })
+    .map(|scan| {
+        if !told {
+            sink.taken_at(scan.started);
+        }
+    })
 }
 
 fn host_observation(host: &NmapHost, started: Option<i64>) -> Observation {
@@ -279,27 +305,45 @@ fn join_capped(parts: &[String]) -> String {
 pub fn lease_observations(leases: Vec<Lease>) -> Ingested {
     let observations = latest_per_address(leases)
         .into_iter()
-        .filter_map(|l| {
-            let state = l.binding_state.as_deref();
-            if l.kind != LeaseKind::Static && state.is_some_and(|s| NO_CLIENT_STATES.contains(&s)) {
-                return None;
-            }
-            let past = l.kind != LeaseKind::Static && state.is_some_and(|s| PAST_CLIENT_STATES.contains(&s));
-            if past && l.mac.is_none() {
-                return None;
-            }
-            let mut o = lease_observation(l);
-            if past && let Some(ip) = o.ip.take() {
-                o.attributes.insert("dhcp.past_ip".to_owned(), ip);
-            }
-            Some(o)
-        })
+        .filter_map(current_lease_observation)
         .collect();
     Ingested {
         observations,
         rejected: Vec::new(),
         taken_at: None,
     }
+}
+
+/// Reads an ISC leases file as [`lease_observations`] describes, in two passes over the input
+/// (`open` gives it from the start each time): the first notes which block is the last for each
+/// address, the second hands those to `sink`. Memory grows by a few bytes per distinct address
+/// only, not with the leases themselves.
+pub fn stream_lease_observations<'r>(
+    name: &str,
+    open: &mut dyn FnMut() -> std::io::Result<Box<dyn std::io::BufRead + 'r>>,
+    sink: &mut dyn crate::Sink,
+) -> Result<(), IngestError> {
+    crate::leases::stream_current_leases(name, open, &mut |l| match current_lease_observation(l) {
+        Some(o) => sink.observation(o),
+        None => Ok(()),
+    })
+}
+
+/// The observation of a lease that is the current one for its address, if it names a client.
+fn current_lease_observation(l: Lease) -> Option<Observation> {
+    let state = l.binding_state.as_deref();
+    if l.kind != LeaseKind::Static && state.is_some_and(|s| NO_CLIENT_STATES.contains(&s)) {
+        return None;
+    }
+    let past = l.kind != LeaseKind::Static && state.is_some_and(|s| PAST_CLIENT_STATES.contains(&s));
+    if past && l.mac.is_none() {
+        return None;
+    }
+    let mut o = lease_observation(l);
+    if past && let Some(ip) = o.ip.take() {
+        o.attributes.insert("dhcp.past_ip".to_owned(), ip);
+    }
+    Some(o)
 }
 
 fn lease_observation(l: Lease) -> Observation {

@@ -116,9 +116,41 @@ pub fn parse_isc_leases(name: &str, reader: impl BufRead) -> Result<Vec<Lease>, 
 }
 
 fn parse(name: &str, reader: impl BufRead, max_leases: usize) -> Result<Vec<Lease>, IngestError> {
+    let mut out = Vec::new();
+    let hosts = parse_each(name, reader, max_leases, &mut |l| {
+        out.push(l);
+        Ok(())
+    })?;
+    // Drop host declarations replaced or deleted by a later one of the same name.
+    Ok(out
+        .into_iter()
+        .enumerate()
+        .filter(|(i, l)| not_superseded(&hosts, *i, l))
+        .map(|(_, l)| l)
+        .collect())
+}
+
+/// False for a host declaration that a later one of the same name replaced or deleted.
+fn not_superseded(hosts: &HashMap<String, usize>, index: usize, l: &Lease) -> bool {
+    l.kind != LeaseKind::Static
+        || l.hostname
+            .as_ref()
+            .and_then(|h| hosts.get(h))
+            .is_none_or(|&from| index >= from)
+}
+
+/// Reads every block and hands each lease to `emit` in file order; returns, for each host
+/// name, the index of the first entry of its latest declaration.
+fn parse_each(
+    name: &str,
+    reader: impl BufRead,
+    max_leases: usize,
+    emit: &mut dyn FnMut(Lease) -> Result<(), IngestError>,
+) -> Result<HashMap<String, usize>, IngestError> {
     let mut parser = Parser {
         lexer: Lexer::new(name, reader),
-        out: Vec::new(),
+        emit,
+        count: 0,
         hosts: HashMap::new(),
         max_leases,
     };
@@ -129,20 +161,59 @@ fn parse(name: &str, reader: impl BufRead, max_leases: usize) -> Result<Vec<Leas
             Next::Close | Next::Eof => break,
         }
     }
-    // Drop host declarations replaced or deleted by a later one of the same name.
-    let Parser { out, hosts, .. } = parser;
-    Ok(out
-        .into_iter()
+    Ok(parser.hosts)
+}
+
+/// The current leases of a file — what [`latest_per_address`] keeps of [`parse_isc_leases`],
+/// in the same order — handed to `emit` one by one, in two passes over the input (`open` gives
+/// it from the start each time). Only a few bytes per lease are kept between the passes, never
+/// the leases themselves.
+pub fn stream_current_leases<'r>(
+    name: &str,
+    open: &mut dyn FnMut() -> std::io::Result<Box<dyn BufRead + 'r>>,
+    emit: &mut dyn FnMut(Lease) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    let io = |source| IngestError::Io { file: name.to_owned(), line: 1, source };
+    // Pass 1: address and kind of each entry, host name of static ones.
+    let mut entries: Vec<(IpAddr, bool, Option<String>)> = Vec::new();
+    let hosts = parse_each(name, open().map_err(io)?, MAX_LEASES, &mut |l| {
+        let fixed = l.kind == LeaseKind::Static;
+        entries.push((l.ip, fixed, if fixed { l.hostname } else { None }));
+        Ok(())
+    })?;
+    let valid: Vec<bool> = entries
+        .iter()
         .enumerate()
-        .filter(|(i, l)| {
-            l.kind != LeaseKind::Static
-                || l.hostname
-                    .as_ref()
-                    .and_then(|h| hosts.get(h))
-                    .is_none_or(|&from| *i >= from)
-        })
-        .map(|(_, l)| l)
-        .collect())
+        .map(|(i, (_, fixed, host))| !fixed || host.as_ref().and_then(|h| hosts.get(h)).is_none_or(|&from| i >= from))
+        .collect();
+    let mut last: HashMap<(IpAddr, bool), usize> = HashMap::with_capacity(entries.len());
+    for (i, (ip, fixed, _)) in entries.iter().enumerate() {
+        if valid.get(i).copied().unwrap_or(false) {
+            last.insert((*ip, *fixed), i);
+        }
+    }
+    let keep: Vec<bool> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (ip, fixed, _))| last.get(&(*ip, *fixed)) == Some(&i))
+        .collect();
+    drop((entries, valid, last));
+    // Pass 2: the kept entries.
+    let mut index = 0_usize;
+    parse_each(name, open().map_err(io)?, MAX_LEASES, &mut |l| {
+        let kept = keep.get(index).copied().unwrap_or(false);
+        index += 1;
+        if kept { emit(l) } else { Ok(()) }
+    })?;
+    if index != keep.len() {
+        return Err(IngestError::Invalid {
+            file: name.to_owned(),
+            line: 1,
+            field: "file".to_owned(),
+            reason: "the file changed while it was read".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -443,8 +514,10 @@ impl<'a, R: BufRead> Lexer<'a, R> {
 
 struct Parser<'a, R> {
     lexer: Lexer<'a, R>,
-    out: Vec<Lease>,
-    /// Host name → number of entries in `out` when its latest declaration started: static
+    emit: &'a mut dyn FnMut(Lease) -> Result<(), IngestError>,
+    /// Entries emitted so far.
+    count: usize,
+    /// Host name → number of entries emitted when its latest declaration started: static
     /// entries of that name before this index are superseded.
     hosts: HashMap<String, usize>,
     max_leases: usize,
@@ -555,15 +628,15 @@ impl<R: BufRead> Parser<'_, R> {
     }
 
     fn push(&mut self, lease: Lease) -> Result<(), IngestError> {
-        if self.out.len() >= self.max_leases {
+        if self.count >= self.max_leases {
             return Err(self.lexer.refused(
                 lease.line,
                 "lease",
                 format!("more than {} leases in one file", self.max_leases),
             ));
         }
-        self.out.push(lease);
-        Ok(())
+        self.count += 1;
+        (self.emit)(lease)
     }
 
     fn top_level(&mut self, stmt: Stmt) -> Result<(), IngestError> {
@@ -691,7 +764,7 @@ impl<R: BufRead> Parser<'_, R> {
             ));
         }
         // This declaration replaces any earlier one of the same name.
-        self.hosts.insert(name.clone(), self.out.len());
+        self.hosts.insert(name.clone(), self.count);
         let mut template = Lease::new(
             IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             LeaseKind::Static,

@@ -37,7 +37,7 @@ use calamine::{
 };
 use mamori_model::{AssetKind, Criticality, Interface, LedgerField, Observation};
 
-use crate::{IngestError, Ingested, MAX_VALUE_BYTES, normalize_mac};
+use crate::{IngestError, Ingested, MAX_VALUE_BYTES, Sink, normalize_mac, text};
 
 /// Most data rows (non-blank rows after the header) accepted from one ledger.
 pub const MAX_ROWS: usize = 1_000_000;
@@ -103,6 +103,20 @@ pub struct LedgerSheet {
     /// What each column maps to (same length as `headers`); `None` = kept as an attribute.
     pub mapping: Vec<Option<LedgerField>>,
     pub ingested: Ingested,
+}
+
+/// A ledger's header row and how its columns were mapped (see [`LedgerSheet`]).
+#[derive(Debug, Clone)]
+pub struct LedgerHeader {
+    pub headers: Vec<String>,
+    pub header_line: u64,
+    pub mapping: Vec<Option<LedgerField>>,
+}
+
+impl LedgerSheet {
+    fn of(header: LedgerHeader, ingested: Ingested) -> Self {
+        Self { headers: header.headers, header_line: header.header_line, mapping: header.mapping, ingested }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -935,9 +949,10 @@ fn map_headers(
     Ok(mapping)
 }
 
-/// Turns rows into observations once the header is known.
+/// Turns rows into observations once the header is known, handing each to the sink.
 struct Builder<'a> {
     file: &'a str,
+    sink: &'a mut dyn Sink,
     headers: Vec<String>,
     header_line: u64,
     mapping: Vec<Option<LedgerField>>,
@@ -945,7 +960,6 @@ struct Builder<'a> {
     row_number: Vec<bool>,
     /// Header of the Name column, for "nothing identifies the device".
     name_header: String,
-    out: Ingested,
     rows: usize,
 }
 
@@ -955,6 +969,7 @@ impl<'a> Builder<'a> {
         header_line: u64,
         header_cells: &[S],
         overrides: &[(String, Option<LedgerField>)],
+        sink: &'a mut dyn Sink,
     ) -> Result<Self, IngestError> {
         check_width(file, header_line, header_cells)?;
         if let Some(long) = header_cells
@@ -987,7 +1002,7 @@ impl<'a> Builder<'a> {
             mapping,
             row_number,
             name_header,
-            out: Ingested::default(),
+            sink,
             rows: 0,
         })
     }
@@ -1023,10 +1038,9 @@ impl<'a> Builder<'a> {
             ));
         }
         match self.observation(line, cells) {
-            Ok(obs) => self.out.observations.push(obs),
-            Err(e) => self.out.rejected.push(e),
+            Ok(obs) => self.sink.observation(obs),
+            Err(e) => self.sink.rejected(e),
         }
-        Ok(())
     }
 
     fn observation<S: AsRef<str>>(
@@ -1200,12 +1214,11 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn finish(self) -> LedgerSheet {
-        LedgerSheet {
+    fn finish(self) -> LedgerHeader {
+        LedgerHeader {
             headers: self.headers,
             header_line: self.header_line,
             mapping: self.mapping,
-            ingested: self.out,
         }
     }
 }
@@ -1235,27 +1248,41 @@ pub fn read_ledger_csv(
     bytes: &[u8],
     overrides: &[(String, Option<LedgerField>)],
 ) -> Result<LedgerSheet, IngestError> {
-    let (text, utf16) = decode(name, bytes)?;
-    let text = bare_cr_to_lf(text);
-    let delimiters = if utf16 {
+    let mut ingested = Ingested::default();
+    let header = stream_ledger_csv(name, &mut || Ok(Box::new(bytes)), overrides, &mut ingested)?;
+    Ok(LedgerSheet::of(header, ingested))
+}
+
+/// Reads a CSV ledger as [`read_ledger_csv`] does, handing each row's observation (or
+/// rejection) to `sink` as it is read: memory does not grow with the file. `open` gives the
+/// file from the start; it is called once to sniff the encoding and once per delimiter tried.
+pub fn stream_ledger_csv<'r>(
+    name: &str,
+    open: &mut dyn FnMut() -> std::io::Result<Box<dyn std::io::Read + 'r>>,
+    overrides: &[(String, Option<LedgerField>)],
+    sink: &mut dyn Sink,
+) -> Result<LedgerHeader, IngestError> {
+    let io = |source| IngestError::Io { file: name.to_owned(), line: 1, source };
+    let head = text::read_head(open().map_err(io)?, 4096).map_err(io)?;
+    let sniffed = text::sniff(&head);
+    let delimiters = if sniffed.utf16 {
         [b'\t', b',', b';']
     } else {
         [b',', b'\t', b';']
     };
     for delimiter in delimiters {
+        let text = text::TextReader::new(open().map_err(io)?, sniffed);
+        let mut lines = text.lines();
+        let mut line_of = |record: &csv::StringRecord| record.position().map_or(1, |p| lines.line_at(p.byte()));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(text.as_bytes());
+            .from_reader(text);
         let mut record = csv::StringRecord::new();
-        let mut lines = LineCounter::new(&text);
         let mut scanned: Vec<(u64, Vec<String>)> = Vec::new();
         while scanned.len() < HEADER_SCAN_ROWS && next_record(name, &mut reader, &mut record)? {
-            scanned.push((
-                lines.line_of(&record),
-                record.iter().map(str::to_owned).collect(),
-            ));
+            scanned.push((line_of(&record), record.iter().map(str::to_owned).collect()));
         }
         let Some(at) = find_header(&scanned, overrides) else {
             continue;
@@ -1263,163 +1290,33 @@ pub fn read_ledger_csv(
         let Some((header_line, header_cells)) = scanned.get(at) else {
             continue;
         };
-        let mut builder = Builder::new(name, *header_line, header_cells, overrides)?;
+        let mut builder = Builder::new(name, *header_line, header_cells, overrides, &mut *sink)?;
         for (line, cells) in scanned.iter().skip(at + 1) {
             builder.row(*line, cells)?;
         }
         while next_record(name, &mut reader, &mut record)? {
             let cells: Vec<&str> = record.iter().collect();
-            builder.row(lines.line_of(&record), &cells)?;
+            builder.row(line_of(&record), &cells)?;
         }
         return Ok(builder.finish());
     }
     Err(no_header(name, ""))
 }
 
-/// Line numbers from byte offsets: the csv crate's own line count lags by one after each CRLF
-/// record (what Excel on Windows writes), so the 1-based line where a record starts is counted here, going
-/// forward through the text once.
-struct LineCounter<'t> {
-    text: &'t [u8],
-    byte: usize,
-    line: u64,
-}
-
-impl<'t> LineCounter<'t> {
-    fn new(text: &'t str) -> Self {
-        Self {
-            text: text.as_bytes(),
-            byte: 0,
-            line: 1,
-        }
-    }
-
-    fn line_of(&mut self, record: &csv::StringRecord) -> u64 {
-        let Some(mut target) = record
-            .position()
-            .and_then(|p| usize::try_from(p.byte()).ok())
-        else {
-            return self.line;
-        };
-        // After a CRLF record the position is that of the `\n` still to be consumed (and blank
-        // lines are skipped): the record starts after the line breaks.
-        while matches!(self.text.get(target), Some(b'\r' | b'\n')) {
-            target += 1;
-        }
-        if target > self.byte {
-            let end = target.min(self.text.len());
-            let newlines = self
-                .text
-                .get(self.byte..end)
-                .map_or(0, |s| s.iter().filter(|&&b| b == b'\n').count());
-            self.line += newlines as u64;
-            self.byte = end;
-        }
-        self.line
-    }
-}
-
-/// Old Mac text ends lines with a bare CR ("CSV (Macintosh)"); the CSV reader ends records
-/// there but lines are counted by LF, so such line ends become LF.
-fn bare_cr_to_lf(text: Cow<'_, str>) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    let bare = bytes
-        .iter()
-        .enumerate()
-        .any(|(i, b)| *b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
-    if !bare {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\r' && chars.peek() != Some(&'\n') {
-            out.push('\n');
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn next_record(
+fn next_record<R: std::io::Read>(
     name: &str,
-    reader: &mut csv::Reader<&[u8]>,
+    reader: &mut csv::Reader<R>,
     record: &mut csv::StringRecord,
 ) -> Result<bool, IngestError> {
     reader.read_record(record).map_err(|e| {
+        if let csv::ErrorKind::Io(io) = e.kind()
+            && let Some(enc) = io.get_ref().and_then(|i| i.downcast_ref::<text::EncodingError>())
+        {
+            return invalid(name, enc.line, "encoding", enc.to_string());
+        }
         let line = e.position().map_or(1, |p| p.line().max(1));
         invalid(name, line, "record", format!("unreadable CSV record: {e}"))
     })
-}
-
-/// The text of a CSV file, and whether it was UTF-16 (then tab-separated by default).
-fn decode<'b>(name: &str, bytes: &'b [u8]) -> Result<(Cow<'b, str>, bool), IngestError> {
-    if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
-        let rest = bytes.get(bom_len..).unwrap_or_default();
-        if encoding == encoding_rs::UTF_8 {
-            return match std::str::from_utf8(rest) {
-                Ok(text) => Ok((Cow::Borrowed(text), false)),
-                Err(e) => Err(not_text(name, rest, e.valid_up_to(), bom_len)),
-            };
-        }
-        let (text, _) = encoding.decode_without_bom_handling(rest);
-        return Ok((Cow::Owned(text.into_owned()), true));
-    }
-    if let Some(encoding) = utf16_without_bom(bytes) {
-        let (text, _) = encoding.decode_without_bom_handling(bytes);
-        return Ok((Cow::Owned(text.into_owned()), true));
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok((Cow::Borrowed(text), false)),
-        Err(e) => {
-            let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
-            if had_errors {
-                Err(not_text(name, bytes, e.valid_up_to(), 0))
-            } else {
-                Ok((Cow::Owned(text.into_owned()), false))
-            }
-        }
-    }
-}
-
-fn not_text(name: &str, bytes: &[u8], at: usize, offset: usize) -> IngestError {
-    let before = bytes.get(..at).unwrap_or_default();
-    let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-    let byte = bytes.get(at).copied().unwrap_or_default();
-    invalid(
-        name,
-        line,
-        "encoding",
-        format!(
-            "the file is neither UTF-8 nor Shift_JIS (CP932) text (byte 0x{byte:02x} at offset \
-             {}); save it as CSV UTF-8",
-            at + offset
-        ),
-    )
-}
-
-/// UTF-16 without a BOM: ASCII text with a zero byte in every other position.
-fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    let head = bytes.get(..bytes.len().min(512)).unwrap_or_default();
-    if head.len() < 4 || !head.contains(&0) {
-        return None;
-    }
-    let pairs = head.len() / 2;
-    let (mut even_zero, mut odd_zero) = (0usize, 0usize);
-    for pair in head.chunks_exact(2) {
-        if let [a, b] = pair {
-            even_zero += usize::from(*a == 0);
-            odd_zero += usize::from(*b == 0);
-        }
-    }
-    if even_zero == 0 && odd_zero * 4 >= pairs {
-        Some(encoding_rs::UTF_16LE)
-    } else if odd_zero == 0 && even_zero * 4 >= pairs {
-        Some(encoding_rs::UTF_16BE)
-    } else {
-        None
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1438,9 +1335,22 @@ pub fn read_ledger_xlsx(
     bytes: &[u8],
     overrides: &[(String, Option<LedgerField>)],
 ) -> Result<LedgerSheet, IngestError> {
+    let mut ingested = Ingested::default();
+    let header = stream_ledger_xlsx(name, Cursor::new(bytes), overrides, &mut ingested)?;
+    Ok(LedgerSheet::of(header, ingested))
+}
+
+/// Reads an xlsx ledger as [`read_ledger_xlsx`] does, cell by cell from any seekable reader (a
+/// file need not be loaded first), handing each row's observation to `sink` as it is read.
+pub fn stream_ledger_xlsx<R: std::io::Read + std::io::Seek>(
+    name: &str,
+    reader: R,
+    overrides: &[(String, Option<LedgerField>)],
+    sink: &mut dyn Sink,
+) -> Result<LedgerHeader, IngestError> {
     // Defence in depth: a reader bug on malformed content must not take the program down.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_xlsx_inner(name, bytes, overrides)
+        read_xlsx_inner(name, reader, overrides, sink)
     }))
     .unwrap_or_else(|_| {
         Err(invalid(
@@ -1469,11 +1379,15 @@ fn xlsx_error(name: &str, line: u64, e: &XlsxError) -> IngestError {
     invalid(name, line, "xlsx", reason)
 }
 
-fn read_xlsx_inner(
+fn read_xlsx_inner<R: std::io::Read + std::io::Seek>(
     name: &str,
-    bytes: &[u8],
+    mut reader: R,
     overrides: &[(String, Option<LedgerField>)],
-) -> Result<LedgerSheet, IngestError> {
+    sink: &mut dyn Sink,
+) -> Result<LedgerHeader, IngestError> {
+    let io = |source| IngestError::Io { file: name.to_owned(), line: 1, source };
+    let bytes = crate::text::read_head(&mut reader, 8).map_err(io)?;
+    reader.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Err(invalid(
             name,
@@ -1491,8 +1405,7 @@ fn read_xlsx_inner(
             "not an xlsx workbook: it is not a zip archive (is it a CSV file?)",
         ));
     }
-    let mut workbook: Xlsx<Cursor<&[u8]>> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|e| xlsx_error(name, 1, &e))?;
+    let mut workbook: Xlsx<R> = Xlsx::new(reader).map_err(|e| xlsx_error(name, 1, &e))?;
     let mut sheets: Vec<(bool, String)> = workbook
         .sheets_metadata()
         .iter()
@@ -1538,7 +1451,7 @@ fn read_xlsx_inner(
         let Some((header_line, header_cells)) = as_text.get(at) else {
             continue;
         };
-        let mut builder = Builder::new(name, *header_line, header_cells, overrides)?;
+        let mut builder = Builder::new(name, *header_line, header_cells, overrides, &mut *sink)?;
         let last_seen = builder
             .mapping
             .iter()

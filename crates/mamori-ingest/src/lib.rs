@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod neigh;
 pub mod nmap;
 pub mod oui;
+mod text;
 
 pub use convert::{lease_observations, nmap_observations};
 pub use cyclonedx::parse_cyclonedx;
@@ -49,6 +50,34 @@ pub struct Ingested {
     pub rejected: Vec<IngestError>,
     /// When the source was taken (scan start), Unix seconds, if the file says.
     pub taken_at: Option<i64>,
+}
+
+/// Where a streaming parser puts what it reads, one record at a time, so that a file of any size
+/// is read in bounded memory. [`Ingested`] is the sink that keeps everything.
+///
+/// Returning an `Err` stops the parser, which returns that error (an import that was cancelled
+/// or failed returns [`IngestError::Stopped`]).
+pub trait Sink {
+    /// One device the file describes.
+    fn observation(&mut self, o: mamori_model::Observation) -> Result<(), IngestError>;
+    /// One record that could not be read; the file goes on.
+    fn rejected(&mut self, e: IngestError) -> Result<(), IngestError>;
+    /// When the source was taken, once known (an nmap scan says it at the top).
+    fn taken_at(&mut self, _at: Option<i64>) {}
+}
+
+impl Sink for Ingested {
+    fn observation(&mut self, o: mamori_model::Observation) -> Result<(), IngestError> {
+        self.observations.push(o);
+        Ok(())
+    }
+    fn rejected(&mut self, e: IngestError) -> Result<(), IngestError> {
+        self.rejected.push(e);
+        Ok(())
+    }
+    fn taken_at(&mut self, at: Option<i64>) {
+        self.taken_at = at;
+    }
 }
 
 /// Longest single value kept: an attribute value or element text (nmap), a quoted string or word
@@ -102,13 +131,19 @@ pub enum IngestError {
         field: String,
         reason: String,
     },
+    /// The consumer of a streaming parser stopped it (the import was cancelled or failed).
+    #[error("{file}: reading stopped")]
+    Stopped { file: String },
 }
 
 impl IngestError {
     /// The file name as given to the parser.
     pub fn file(&self) -> &str {
         match self {
-            Self::Io { file, .. } | Self::Invalid { file, .. } | Self::Refused { file, .. } => file,
+            Self::Io { file, .. }
+            | Self::Invalid { file, .. }
+            | Self::Refused { file, .. }
+            | Self::Stopped { file } => file,
         }
     }
 
@@ -118,6 +153,7 @@ impl IngestError {
             Self::Io { line, .. } | Self::Invalid { line, .. } | Self::Refused { line, .. } => {
                 *line
             }
+            Self::Stopped { .. } => 0,
         }
     }
 
@@ -125,7 +161,7 @@ impl IngestError {
     /// errors.
     pub fn field(&self) -> &str {
         match self {
-            Self::Io { .. } => "",
+            Self::Io { .. } | Self::Stopped { .. } => "",
             Self::Invalid { field, .. } | Self::Refused { field, .. } => field,
         }
     }

@@ -179,10 +179,29 @@ pub struct OsClass {
 /// Streams: memory use is bounded by the crate's limits, not by the file size (apart from the
 /// hosts kept). See the module documentation for what is refused.
 pub fn parse_nmap(name: &str, reader: impl BufRead) -> Result<NmapScan, IngestError> {
-    parse(name, reader, MAX_HOSTS)
+    parse(name, reader, MAX_HOSTS, None)
 }
 
-fn parse(name: &str, mut reader: impl BufRead, max_hosts: usize) -> Result<NmapScan, IngestError> {
+/// Reads one nmap XML document and hands each `<host>` to `on_host` as soon as it is closed,
+/// with the scan's start time, instead of keeping it: memory stays bounded whatever the number
+/// of hosts. The returned scan has everything but the hosts. An `Err` from `on_host` stops the
+/// parse and is returned.
+pub fn stream_nmap(
+    name: &str,
+    reader: impl BufRead,
+    on_host: &mut dyn FnMut(NmapHost, Option<i64>) -> Result<(), IngestError>,
+) -> Result<NmapScan, IngestError> {
+    parse(name, reader, MAX_HOSTS, Some(on_host))
+}
+
+type OnHost<'h> = &'h mut dyn FnMut(NmapHost, Option<i64>) -> Result<(), IngestError>;
+
+fn parse<'a>(
+    name: &'a str,
+    mut reader: impl BufRead,
+    max_hosts: usize,
+    on_host: Option<OnHost<'a>>,
+) -> Result<NmapScan, IngestError> {
     // Windows PowerShell 5's `>` saves `nmap -oX -` output as UTF-16: say so plainly.
     let head = reader.fill_buf().map_err(|source| IngestError::Io {
         file: name.to_owned(),
@@ -206,7 +225,7 @@ fn parse(name: &str, mut reader: impl BufRead, max_hosts: usize) -> Result<NmapS
     config.allow_dangling_amp = false;
     config.expand_empty_elements = false;
 
-    let mut p = Parser::new(name, max_hosts);
+    let mut p = Parser::new(name, max_hosts, on_host);
     let mut buf = Vec::with_capacity(4096);
     loop {
         buf.clear();
@@ -403,6 +422,9 @@ struct PortBuild {
 struct Parser<'a> {
     file: &'a str,
     max_hosts: usize,
+    /// Hosts and hints read so far (hosts handed to `on_host` are not kept).
+    host_count: usize,
+    on_host: Option<OnHost<'a>>,
     /// Line where the current event starts.
     line: u64,
     stack: Vec<Open>,
@@ -431,10 +453,12 @@ fn display_name(name: &[u8]) -> String {
 }
 
 impl<'a> Parser<'a> {
-    fn new(file: &'a str, max_hosts: usize) -> Self {
+    fn new(file: &'a str, max_hosts: usize, on_host: Option<OnHost<'a>>) -> Self {
         Self {
             file,
             max_hosts,
+            host_count: 0,
+            on_host,
             line: 1,
             stack: Vec::new(),
             root_seen: false,
@@ -792,7 +816,7 @@ impl<'a> Parser<'a> {
             matches!(self.grandparent(), Tag::Host | Tag::Hosthint) && self.host.is_some();
         match (parent, Tag::of(name)) {
             (Tag::Nmaprun, Tag::Host | Tag::Hosthint) => {
-                if self.scan.hosts.len() + self.scan.hints.len() >= self.max_hosts {
+                if self.host_count >= self.max_hosts {
                     return Err(self.refused(
                         format!("<{}>", display_name(name)),
                         format!("more than {} hosts in one file", self.max_hosts),
@@ -1000,8 +1024,14 @@ impl<'a> Parser<'a> {
                         }
                         return Err(err);
                     }
+                    self.host_count += 1;
                     if h.hint {
-                        self.scan.hints.push(h.host);
+                        // Hints describe no host of their own; a stream does not keep them.
+                        if self.on_host.is_none() {
+                            self.scan.hints.push(h.host);
+                        }
+                    } else if let Some(on_host) = self.on_host.as_mut() {
+                        on_host(h.host, self.scan.started)?;
                     } else {
                         self.scan.hosts.push(h.host);
                     }
@@ -1522,8 +1552,8 @@ mod tests {
     #[test]
     fn host_limit_is_an_error() {
         let xml = doc(&HOST.repeat(4));
-        assert_eq!(parse("x", xml.as_bytes(), 4).unwrap().hosts.len(), 4);
-        let e = parse("x", xml.as_bytes(), 3).unwrap_err();
+        assert_eq!(parse("x", xml.as_bytes(), 4, None).unwrap().hosts.len(), 4);
+        let e = parse("x", xml.as_bytes(), 3, None).unwrap_err();
         assert!(
             e.is_refusal() && e.to_string().contains("more than 3 hosts"),
             "{e}"
