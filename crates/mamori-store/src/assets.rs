@@ -265,7 +265,7 @@ async fn write_children(tx: &mut WriteTx<'_>, items: &[BatchAsset<'_>]) -> Resul
     let backend = tx.backend;
     let existing: Vec<Id> = items.iter().filter(|i| !i.fresh).map(|i| i.id).collect();
     for chunk in existing.chunks(500) {
-        for table in ["interfaces", "software"] {
+        for table in ["interfaces", "software", "asset_keys"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE asset_id IN ({})",
                 batch_placeholders(backend, 1, chunk.len())
@@ -306,7 +306,9 @@ async fn write_children(tx: &mut WriteTx<'_>, items: &[BatchAsset<'_>]) -> Resul
             .bind(s.cpe.clone())
             .bind(s.purl.clone())
     })
-    .await
+    .await?;
+    let keyed: Vec<(Id, &AssetData)> = items.iter().map(|it| (it.id, it.data)).collect();
+    crate::keys::insert_asset_keys(&mut tx.tx, backend, &keyed).await
 }
 
 /// Inserts child rows of `ncols` columns (`table_and_columns` is `table (c1, …)`), 150 per
@@ -521,6 +523,26 @@ pub(crate) async fn load_all_assets(conn: &mut sqlx::AnyConnection) -> Result<Ve
             });
         }
     }
+    Ok(assets)
+}
+
+/// The assets with these ids (those that exist), in id order, with interfaces and software.
+pub(crate) async fn load_assets_by_ids(conn: &mut sqlx::AnyConnection, ids: &[Id]) -> Result<Vec<Asset>> {
+    let mut assets = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE id IN ({}) ORDER BY id",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            assets.push(row_to_asset(&r)?);
+        }
+    }
+    attach_details(conn, &mut assets).await?;
     Ok(assets)
 }
 

@@ -16,7 +16,7 @@
 //! a discovery source sees that matches no asset is flagged as unregistered (未登録機器) and
 //! waits in a queue for a manager to adopt or reject it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -28,7 +28,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::assets::{BatchAsset, diff, load_all_assets, normalised, write_asset, write_assets_batch};
+use crate::assets::{BatchAsset, diff, normalised, write_asset, write_assets_batch};
+use crate::keys::{self, host_key, name_key};
 use crate::util::now;
 use crate::{Result, Store, StoreError, WriteTx};
 
@@ -282,6 +283,7 @@ struct SegmentNet {
     net: Option<ipnet::IpNet>,
 }
 
+#[derive(Default)]
 struct Queue {
     rows: Vec<DiscoveredDevice>,
     dirty: BTreeSet<usize>,
@@ -316,22 +318,13 @@ struct Recon {
     provenance: Vec<Provenance>,
     plan_conflicts: Vec<Conflict>,
     plan_flagged: Vec<PlannedDiscovery>,
-    /// The queue row of each entry of `plan_flagged`, to give new entries their id.
-    plan_flagged_rows: Vec<usize>,
+    /// Entries of `plan_flagged` made by this chunk and their queue rows, to give new entries
+    /// their id once written.
+    plan_flagged_rows: Vec<(usize, usize)>,
     counts: ImportCounts,
     today: String,
 }
 
-fn host_key(h: &str) -> Option<String> {
-    let h = h.trim().trim_end_matches('.');
-    let short = h.split('.').next().unwrap_or(h).trim().to_lowercase();
-    (!short.is_empty()).then_some(short)
-}
-
-fn name_key(n: &str) -> Option<String> {
-    let k = n.trim().to_lowercase();
-    (!k.is_empty()).then_some(k)
-}
 
 /// Unix seconds as the store writes timestamps (RFC 3339 UTC to the second).
 fn date_of(ts: i64) -> Option<String> {
@@ -945,8 +938,8 @@ impl Recon {
                     self.counts.flagged_new += 1;
                 }
                 if self.plan_flagged.len() < PREVIEW_LIMIT {
+                    self.plan_flagged_rows.push((self.plan_flagged.len(), idx));
                     self.plan_flagged.push(planned);
-                    self.plan_flagged_rows.push(idx);
                 }
             }
         }
@@ -1010,11 +1003,11 @@ async fn insert_discovered_batch<'a>(
         return Ok(());
     }
     let values: Vec<String> = (0..rows.len())
-        .map(|i| format!("({})", crate::util::batch_placeholders(backend, i * 12 + 1, 12)))
+        .map(|i| format!("({})", crate::util::batch_placeholders(backend, i * 13 + 1, 13)))
         .collect();
     let sql = format!(
         "INSERT INTO discovered_devices (id, status, mac, ip, hostname, client_id, mac_vendor, \
-         segment_id, first_seen, last_seen, sources, data) VALUES {}",
+         segment_id, first_seen, last_seen, sources, data, host_key) VALUES {}",
         values.join(", ")
     );
     let mut q = sqlx::query(&sql);
@@ -1033,7 +1026,8 @@ async fn insert_discovered_batch<'a>(
             .bind(row.first_seen.clone())
             .bind(row.last_seen.clone())
             .bind(sources)
-            .bind(row.data.to_string());
+            .bind(row.data.to_string())
+            .bind(row.hostname.as_deref().and_then(host_key));
     }
     q.execute(&mut *tx.tx).await?;
     Ok(())
@@ -1044,7 +1038,7 @@ async fn update_discovered(tx: &mut WriteTx<'_>, row: &DiscoveredDevice) -> Resu
     sqlx::query(
         "UPDATE discovered_devices SET mac = $1, ip = $2, hostname = $3, client_id = $4, \
          mac_vendor = $5, segment_id = $6, first_seen = $7, last_seen = $8, sources = $9, \
-         data = $10 WHERE id = $11",
+         data = $10, host_key = $11 WHERE id = $12",
     )
     .bind(row.mac.clone())
     .bind(row.ip.clone())
@@ -1056,68 +1050,157 @@ async fn update_discovered(tx: &mut WriteTx<'_>, row: &DiscoveredDevice) -> Resu
     .bind(row.last_seen.clone())
     .bind(sources)
     .bind(row.data.to_string())
+    .bind(row.hostname.as_deref().and_then(host_key))
     .bind(row.id)
     .execute(&mut *tx.tx)
     .await?;
     Ok(())
 }
 
-impl Store {
-    /// Reconciles observations with the inventory. With `opts.dry_run` nothing is written and
-    /// the plan is the preview; otherwise everything lands in one transaction (with one audit
-    /// entry `asset.import`) or, on error or cancellation, nothing does.
-    pub async fn import_observations(
-        &self,
-        actor: &str,
-        source: ImportSource,
-        observations: &[Observation],
-        rejected: Vec<RejectedRow>,
-        opts: &ImportOptions,
-        control: &dyn ImportControl,
-    ) -> Result<ImportPlan> {
-        let mut tx = self.write_tx().await?;
-        let existing = load_all_assets(&mut tx.tx).await?;
-        let segments = crate::inventory::load_segments(&mut tx.tx).await?;
-        if let Some(id) = opts.target_asset
-            && !existing.iter().any(|a| a.id == id)
-        {
-            return Err(StoreError::Missing { entity: "asset", id: id.to_string() });
-        }
-        let queue_rows = sqlx::query(&format!("SELECT {DISCOVERED_COLUMNS} FROM discovered_devices ORDER BY id"))
-            .fetch_all(&mut *tx.tx)
-            .await?;
-        let queue_rows = queue_rows.iter().map(row_to_discovered).collect::<Result<Vec<_>>>()?;
+/// Observations matched and written per step of an import: what an import holds in memory is
+/// one chunk and the assets it names, whatever the size of the file.
+pub const CHUNK_OBSERVATIONS: usize = 2000;
 
-        let today = now();
-        let mut r = Recon {
-            kind: source.kind,
-            assets: Vec::with_capacity(existing.len() + observations.len()),
-            by_id: HashMap::new(),
-            by_mac: HashMap::new(),
-            by_client: HashMap::new(),
-            by_host: HashMap::new(),
-            by_serial: HashMap::new(),
-            by_ip: HashMap::new(),
-            by_name: HashMap::new(),
-            segments: segment_nets(&segments),
-            queue: Queue {
-                rows: Vec::new(),
-                dirty: BTreeSet::new(),
-                by_mac: HashMap::new(),
-                by_client: HashMap::new(),
-                by_host: HashMap::new(),
-                by_ip: HashMap::new(),
-            },
-            provenance: Vec::new(),
-            plan_conflicts: Vec::new(),
-            plan_flagged: Vec::new(),
-            plan_flagged_rows: Vec::new(),
-            counts: ImportCounts::default(),
-            today,
+/// Part of a file, as its reader hands it over.
+#[derive(Debug, Default)]
+pub struct ImportChunk {
+    pub observations: Vec<Observation>,
+    pub rejected: Vec<RejectedRow>,
+    /// When the source was taken, once the reader knows.
+    pub taken_at: Option<i64>,
+    /// Progress of the reading: bytes (or records) read so far and in all.
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What a reader hands to [`Store::import_feed`].
+#[derive(Debug)]
+pub enum FeedItem {
+    Chunk(ImportChunk),
+    /// The file was read to its end: its checksum and when it was taken.
+    End { sha256: String, taken_at: Option<i64> },
+}
+
+/// Where an import's records come from, chunk by chunk. A feed that ends without
+/// [`FeedItem::End`] (its reader failed) makes the import fail, with nothing written.
+pub trait Feed: Send {
+    fn next_item(&mut self) -> impl std::future::Future<Output = Option<FeedItem>> + Send;
+}
+
+impl Feed for tokio::sync::mpsc::Receiver<FeedItem> {
+    fn next_item(&mut self) -> impl std::future::Future<Output = Option<FeedItem>> + Send {
+        self.recv()
+    }
+}
+
+/// A feed over observations already in memory.
+struct SliceFeed<'a> {
+    observations: &'a [Observation],
+    rejected: Vec<RejectedRow>,
+    pos: usize,
+    end: Option<(String, Option<i64>)>,
+}
+
+impl Feed for SliceFeed<'_> {
+    fn next_item(&mut self) -> impl std::future::Future<Output = Option<FeedItem>> + Send {
+        let item = if self.pos < self.observations.len() || !self.rejected.is_empty() {
+            let upto = (self.pos + CHUNK_OBSERVATIONS).min(self.observations.len());
+            let chunk = self.observations.get(self.pos..upto).unwrap_or_default().to_vec();
+            self.pos = upto;
+            Some(FeedItem::Chunk(ImportChunk {
+                observations: chunk,
+                rejected: std::mem::take(&mut self.rejected),
+                taken_at: self.end.as_ref().and_then(|e| e.1),
+                done: upto as u64,
+                total: self.observations.len() as u64,
+            }))
+        } else {
+            self.end.take().map(|(sha256, taken_at)| FeedItem::End { sha256, taken_at })
         };
-        for a in existing {
+        std::future::ready(item)
+    }
+}
+
+/// What became of an asset an earlier chunk of the same import touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// Import-wide state carried from chunk to chunk.
+struct Run {
+    import_id: Id,
+    at: String,
+    dry_run: bool,
+    next_id: Id,
+    next_queue: Id,
+    taken_at: Option<i64>,
+    outcome: HashMap<Id, Outcome>,
+    created: Vec<PlannedAsset>,
+    updated: Vec<PlannedChange>,
+    rejected: Vec<RejectedRow>,
+    fresh_assets: bool,
+    fresh_queue: bool,
+}
+
+fn rfc3339(ts: i64) -> Option<String> {
+    jiff::Timestamp::from_second(ts).ok().map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// Runs `sql` (which has one `{}` for a list of placeholders, and no other parameter: SQLite
+/// cannot mix `$n` with the `?` of a batch) for `keys` in chunks, collecting the integer first
+/// column.
+async fn ids_for(tx: &mut WriteTx<'_>, sql: &str, keys: &BTreeSet<String>) -> Result<BTreeSet<Id>> {
+    let keys: Vec<&String> = keys.iter().collect();
+    let mut out = BTreeSet::new();
+    for chunk in keys.chunks(500) {
+        let sql = sql.replace("{}", &crate::util::batch_placeholders(tx.backend, 1, chunk.len()));
+        let mut q = sqlx::query_scalar::<_, Id>(&sql);
+        for k in chunk {
+            q = q.bind((*k).clone());
+        }
+        out.extend(q.fetch_all(&mut *tx.tx).await?);
+    }
+    Ok(out)
+}
+
+impl Recon {
+    /// Loads the assets and queued devices the observations could match: those sharing one of
+    /// their keys, or named by id.
+    async fn load_candidates(&mut self, tx: &mut WriteTx<'_>, chunk: &[Observation], target: Option<Id>) -> Result<()> {
+        let ledger = matches!(self.kind, SourceKind::Csv | SourceKind::Xlsx);
+        let mut wanted: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+        let mut ids: BTreeSet<Id> = target.into_iter().collect();
+        for o in chunk {
+            if let Some(id) = o.asset_id {
+                ids.insert(id);
+            }
+            let mut add = |kind: &'static str, key: Option<String>| {
+                if let Some(key) = key {
+                    wanted.entry(kind).or_default().insert(key);
+                }
+            };
+            add(keys::MAC, o.stable_mac().map(str::to_owned));
+            add(keys::CLIENT, o.client_id.clone());
+            add(keys::HOST, o.hostname.as_deref().and_then(host_key));
+            add(keys::SERIAL, o.serial.as_deref().and_then(name_key));
+            add(keys::IP, o.ip.clone());
+            if ledger || self.kind == SourceKind::Cyclonedx {
+                add(keys::NAME, o.name.as_deref().and_then(name_key));
+            }
+        }
+        for (kind, set) in &wanted {
+            // `kind` is one of the constants of `keys`, never outside text.
+            let sql = format!("SELECT DISTINCT asset_id FROM asset_keys WHERE kind = '{kind}' AND key IN ({{}})");
+            let found = ids_for(tx, &sql, set).await?;
+            ids.extend(found);
+        }
+        let ids: Vec<Id> = ids.into_iter().collect();
+        for a in crate::assets::load_assets_by_ids(&mut tx.tx, &ids).await? {
             let Asset { id, data, created_at, .. } = a;
-            r.assets.push(Known {
+            self.assets.push(Known {
                 id: Some(id),
                 existed: true,
                 original: None,
@@ -1127,42 +1210,290 @@ impl Store {
                 first_line: 0,
                 touched: false,
             });
-            r.index_asset(r.assets.len() - 1);
+            self.index_asset(self.assets.len() - 1);
         }
-        for (i, row) in queue_rows.into_iter().enumerate() {
-            if let Some(m) = row.mac.clone().filter(|m| !is_randomized_mac(m)) {
-                r.queue.by_mac.insert(m, i);
-            }
-            if let Some(c) = row.client_id.clone() {
-                r.queue.by_client.insert(c, i);
-            }
-            if let Some(h) = row.hostname.as_deref().and_then(host_key) {
-                r.queue.by_host.insert(h, i);
-            }
-            if let Some(ip) = row.ip.clone() {
-                r.queue.by_ip.insert(ip, i);
-            }
-            r.queue.rows.push(row);
+        if !self.kind.is_discovery() {
+            return Ok(());
         }
-
-        let started = std::time::Instant::now();
-        let total = observations.len() as u64;
-        for (n, obs) in observations.iter().enumerate() {
-            if n % 512 == 0 {
-                if control.cancelled() {
-                    return Err(StoreError::Cancelled);
+        let mut queue_ids = BTreeSet::new();
+        for (column, kind) in [("mac", keys::MAC), ("client_id", keys::CLIENT), ("host_key", keys::HOST), ("ip", keys::IP)] {
+            let Some(set) = wanted.get(kind) else { continue };
+            let sql = format!("SELECT id FROM discovered_devices WHERE {column} IN ({{}})");
+            queue_ids.extend(ids_for(tx, &sql, set).await?);
+        }
+        let queue_ids: Vec<Id> = queue_ids.into_iter().collect();
+        for chunk in queue_ids.chunks(500) {
+            let sql = format!(
+                "SELECT {DISCOVERED_COLUMNS} FROM discovered_devices WHERE id IN ({}) ORDER BY id",
+                crate::util::batch_placeholders(tx.backend, 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut *tx.tx).await? {
+                let row = row_to_discovered(&r)?;
+                let i = self.queue.rows.len();
+                if let Some(m) = row.mac.clone().filter(|m| !is_randomized_mac(m)) {
+                    self.queue.by_mac.insert(m, i);
                 }
-                control.progress("match", n as u64, total);
+                if let Some(c) = row.client_id.clone() {
+                    self.queue.by_client.insert(c, i);
+                }
+                if let Some(h) = row.hostname.as_deref().and_then(host_key) {
+                    self.queue.by_host.insert(h, i);
+                }
+                if let Some(ip) = row.ip.clone() {
+                    self.queue.by_ip.insert(ip, i);
+                }
+                self.queue.rows.push(row);
             }
-            r.observe(n, obs, opts.target_asset);
         }
-        control.progress("match", total, total);
-        r.counts.rejected = rejected.len() as u64;
+        Ok(())
+    }
 
-        tracing::debug!(elapsed = ?started.elapsed(), "import: matched");
-        // Decide what changes.
-        let mut created = Vec::new();
-        let mut updated = Vec::new();
+    /// Forgets the chunk's assets and queue entries (they are written), keeping the counts and
+    /// the preview.
+    fn clear_chunk(&mut self) {
+        self.assets.clear();
+        self.by_id.clear();
+        self.by_mac.clear();
+        self.by_client.clear();
+        self.by_host.clear();
+        self.by_serial.clear();
+        self.by_ip.clear();
+        self.by_name.clear();
+        self.queue = Queue::default();
+        self.provenance.clear();
+        self.plan_flagged_rows.clear();
+    }
+}
+
+impl Store {
+    /// Reconciles observations with the inventory: [`Store::import_feed`] over observations
+    /// already in memory.
+    pub async fn import_observations(
+        &self,
+        actor: &str,
+        source: ImportSource,
+        observations: &[Observation],
+        rejected: Vec<RejectedRow>,
+        opts: &ImportOptions,
+        control: &dyn ImportControl,
+    ) -> Result<ImportPlan> {
+        let mut feed = SliceFeed {
+            observations,
+            rejected,
+            pos: 0,
+            end: Some((source.sha256.clone(), source.taken_at)),
+        };
+        self.import_feed(actor, source, &mut feed, opts, control).await
+    }
+
+    /// Reconciles a file's observations, as its reader hands them over, with the inventory.
+    ///
+    /// Everything lands in one transaction, with one audit entry `asset.import`, or — on error,
+    /// cancellation, a reader that fails, or `opts.dry_run` — nothing does. Observations are
+    /// matched and written [`CHUNK_OBSERVATIONS`] at a time: each step loads only the assets and
+    /// queued devices that share a key with its observations (`asset_keys`), so memory does not
+    /// grow with the file or the inventory. A dry run writes inside the transaction too, and
+    /// rolls it back: the preview is exactly what applying would do.
+    pub async fn import_feed<F: Feed>(
+        &self,
+        actor: &str,
+        mut source: ImportSource,
+        feed: &mut F,
+        opts: &ImportOptions,
+        control: &dyn ImportControl,
+    ) -> Result<ImportPlan> {
+        let mut tx = self.write_tx().await?;
+        if let Some(id) = opts.target_asset {
+            let found: Option<Id> = sqlx::query_scalar("SELECT id FROM assets WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
+            if found.is_none() {
+                return Err(StoreError::Missing { entity: "asset", id: id.to_string() });
+            }
+        }
+        let segments = crate::inventory::load_segments(&mut tx.tx).await?;
+        let at = now();
+        let import_id: Id = sqlx::query(
+            "INSERT INTO imports (at, actor, kind, file_name, sha256, taken_at, summary) \
+             VALUES ($1, $2, $3, $4, '', NULL, '{}') RETURNING id",
+        )
+        .bind(at.clone())
+        .bind(actor.to_owned())
+        .bind(source.kind.code())
+        .bind(source.file_name.clone())
+        .fetch_one(&mut *tx.tx)
+        .await?
+        .try_get(0)?;
+        // New assets and queue entries get their ids here: the write lock is held, nobody else
+        // inserts.
+        let max_id: Option<Id> = sqlx::query_scalar("SELECT MAX(id) FROM assets").fetch_one(&mut *tx.tx).await?;
+        let max_queue: Option<Id> =
+            sqlx::query_scalar("SELECT MAX(id) FROM discovered_devices").fetch_one(&mut *tx.tx).await?;
+        let mut run = Run {
+            import_id,
+            at: at.clone(),
+            dry_run: opts.dry_run,
+            next_id: max_id.unwrap_or(0),
+            next_queue: max_queue.unwrap_or(0),
+            taken_at: source.taken_at,
+            outcome: HashMap::new(),
+            created: Vec::new(),
+            updated: Vec::new(),
+            rejected: Vec::new(),
+            fresh_assets: false,
+            fresh_queue: false,
+        };
+        let mut r = Recon {
+            kind: source.kind,
+            assets: Vec::new(),
+            by_id: HashMap::new(),
+            by_mac: HashMap::new(),
+            by_client: HashMap::new(),
+            by_host: HashMap::new(),
+            by_serial: HashMap::new(),
+            by_ip: HashMap::new(),
+            by_name: HashMap::new(),
+            segments: segment_nets(&segments),
+            queue: Queue::default(),
+            provenance: Vec::new(),
+            plan_conflicts: Vec::new(),
+            plan_flagged: Vec::new(),
+            plan_flagged_rows: Vec::new(),
+            counts: ImportCounts::default(),
+            today: at.clone(),
+        };
+        let started = std::time::Instant::now();
+        let mut ended = None;
+        while let Some(item) = feed.next_item().await {
+            if control.cancelled() {
+                return Err(StoreError::Cancelled);
+            }
+            let chunk = match item {
+                FeedItem::Chunk(c) => c,
+                FeedItem::End { sha256, taken_at } => {
+                    ended = Some((sha256, taken_at));
+                    break;
+                }
+            };
+            if chunk.taken_at.is_some() {
+                run.taken_at = chunk.taken_at;
+            }
+            r.counts.rejected += chunk.rejected.len() as u64;
+            for row in chunk.rejected {
+                push_limited(&mut run.rejected, row);
+            }
+            if !chunk.observations.is_empty() {
+                r.load_candidates(&mut tx, &chunk.observations, opts.target_asset).await?;
+                for (n, obs) in chunk.observations.iter().enumerate() {
+                    r.observe(n, obs, opts.target_asset);
+                }
+                self.write_chunk(&mut tx, &mut r, &mut run, &chunk.observations, &source, control).await?;
+                r.clear_chunk();
+            }
+            control.progress("import", chunk.done, chunk.total);
+        }
+        let Some((sha256, taken_at)) = ended else {
+            return Err(StoreError::Format(format!("{}: the file was not read to its end", source.file_name)));
+        };
+        source.sha256 = sha256;
+        source.taken_at = taken_at.or(run.taken_at);
+        tracing::debug!(elapsed = ?started.elapsed(), "import: matched and written");
+
+        if self.backend() == crate::Backend::Postgres {
+            for (table, fresh) in [("assets", run.fresh_assets), ("discovered_devices", run.fresh_queue)] {
+                if fresh {
+                    sqlx::query(&format!(
+                        "SELECT CAST(setval(pg_get_serial_sequence('{table}', 'id'), \
+                         (SELECT MAX(id) FROM {table})) AS BIGINT)"
+                    ))
+                    .fetch_one(&mut *tx.tx)
+                    .await?;
+                }
+            }
+        }
+        // A queued device that an asset now claims by its (stable) MAC is resolved.
+        let resolved = sqlx::query(
+            "UPDATE discovered_devices SET status = 'adopted', \
+             asset_id = (SELECT MIN(k.asset_id) FROM asset_keys k WHERE k.kind = 'mac' AND k.key = discovered_devices.mac), \
+             decided_by = $1, decided_at = $2 \
+             WHERE status = 'pending' AND mac IS NOT NULL AND EXISTS \
+             (SELECT 1 FROM asset_keys k WHERE k.kind = 'mac' AND k.key = discovered_devices.mac)",
+        )
+        .bind(actor.to_owned())
+        .bind(at.clone())
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+
+        let plan = ImportPlan {
+            source: source.clone(),
+            dry_run: opts.dry_run,
+            import_id: (!opts.dry_run).then_some(import_id),
+            counts: r.counts.clone(),
+            created: run.created,
+            updated: run.updated,
+            flagged: std::mem::take(&mut r.plan_flagged),
+            conflicts: std::mem::take(&mut r.plan_conflicts),
+            rejected: run.rejected,
+        };
+        if opts.dry_run {
+            // Dropping the transaction rolls everything back.
+            return Ok(plan);
+        }
+        let summary = serde_json::to_string(&plan.counts).map_err(|e| StoreError::Format(e.to_string()))?;
+        let taken = source.taken_at.and_then(rfc3339);
+        sqlx::query("UPDATE imports SET sha256 = $1, taken_at = $2, summary = $3 WHERE id = $4")
+            .bind(source.sha256.clone())
+            .bind(taken.clone())
+            .bind(summary)
+            .bind(import_id)
+            .execute(&mut *tx.tx)
+            .await?;
+        if taken.is_some() {
+            sqlx::query("UPDATE asset_sources SET observed_at = $1 WHERE import_id = $2 AND observed_at IS NULL")
+                .bind(taken)
+                .bind(import_id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        let mut detail = Detail::new();
+        detail.insert("import_id".into(), Value::from(import_id));
+        detail.insert("file".into(), Value::String(source.file_name.clone()));
+        detail.insert("format".into(), Value::String(source.kind.code().into()));
+        detail.insert("sha256".into(), Value::String(source.sha256.clone()));
+        if let Ok(Value::Object(c)) = serde_json::to_value(&plan.counts) {
+            detail.extend(c);
+        }
+        if resolved > 0 {
+            detail.insert("queue_resolved".into(), Value::from(resolved));
+        }
+        tx.audit(actor, "asset.import", "import", Some(import_id), detail).await?;
+        tx.commit().await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: committed");
+        Ok(plan)
+    }
+
+    /// Decides what the chunk changes and writes it: assets, provenance, queue entries.
+    async fn write_chunk(
+        &self,
+        tx: &mut WriteTx<'_>,
+        r: &mut Recon,
+        run: &mut Run,
+        observations: &[Observation],
+        source: &ImportSource,
+        control: &dyn ImportControl,
+    ) -> Result<()> {
+        let tick = || -> Result<()> {
+            if control.cancelled() {
+                return Err(StoreError::Cancelled);
+            }
+            Ok(())
+        };
         let mut writes: Vec<usize> = Vec::new();
         // Field → [old, new] of each asset that changes, for the preview and the provenance.
         let mut changes_of: HashMap<usize, Detail> = HashMap::new();
@@ -1171,123 +1502,78 @@ impl Store {
                 continue;
             }
             k.data = normalised(&k.data);
-            match k.original.as_ref().filter(|_| k.existed) {
-                None if !k.existed => {
-                    r.counts.created += 1;
-                    writes.push(idx);
-                    push_limited(
-                        &mut created,
-                        PlannedAsset {
-                            line: k.first_line,
-                            asset_id: None,
-                            name: k.data.name.clone(),
-                            kind: k.data.kind,
-                            ip: k.data.primary_ip().map(str::to_owned),
-                            mac: k.data.interfaces.iter().find_map(|i| i.mac.clone()),
-                        },
-                    );
-                }
-                None => r.counts.unchanged += 1,
-                Some(old) => {
-                    let changes = diff(old, &k.data);
-                    if changes.is_empty() {
-                        r.counts.unchanged += 1;
-                    } else if let Err(e) = k.data.validate() {
-                        r.counts.conflicts += 1;
-                        push_limited(
-                            &mut r.plan_conflicts,
-                            Conflict {
-                                line: k.first_line,
-                                asset_id: k.id,
-                                code: "invalid",
-                                detail: format!("{}: {}", e.field, e.reason),
-                            },
-                        );
-                        k.data = old.clone();
-                    } else {
-                        r.counts.updated += 1;
-                        writes.push(idx);
-                        if let Some(id) = k.id
-                            && updated.len() < PREVIEW_LIMIT
-                        {
-                            updated.push(PlannedChange {
-                                line: k.first_line,
-                                asset_id: id,
-                                name: k.data.name.clone(),
-                                reason: k.reason,
-                                changes: changes.clone(),
-                            });
-                        }
-                        changes_of.insert(idx, changes);
-                    }
-                }
-            }
-        }
-        let mut plan = ImportPlan {
-            source: source.clone(),
-            dry_run: opts.dry_run,
-            import_id: None,
-            counts: r.counts.clone(),
-            created,
-            updated,
-            flagged: std::mem::take(&mut r.plan_flagged),
-            conflicts: std::mem::take(&mut r.plan_conflicts),
-            rejected: rejected.iter().take(PREVIEW_LIMIT).cloned().collect(),
-        };
-        if opts.dry_run {
-            // Dropping the transaction rolls it back; nothing was written anyway.
-            return Ok(plan);
-        }
-
-        tracing::debug!(elapsed = ?started.elapsed(), "import: planned");
-        // Apply.
-        let at = now();
-        let summary = serde_json::to_string(&plan.counts).map_err(|e| StoreError::Format(e.to_string()))?;
-        let taken_at = source
-            .taken_at
-            .and_then(|t| jiff::Timestamp::from_second(t).ok())
-            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
-        let import_id: Id = sqlx::query(
-            "INSERT INTO imports (at, actor, kind, file_name, sha256, taken_at, summary) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(at.clone())
-        .bind(actor.to_owned())
-        .bind(source.kind.code())
-        .bind(source.file_name.clone())
-        .bind(source.sha256.clone())
-        .bind(taken_at)
-        .bind(summary)
-        .fetch_one(&mut *tx.tx)
-        .await?
-        .try_get(0)?;
-
-        let total = (writes.len() + r.provenance.len() + r.queue.dirty.len()) as u64;
-        let mut done = 0_u64;
-        // Called once per statement or batch: a cancellation is seen within one batch.
-        let tick = |done: u64| -> Result<()> {
-            if control.cancelled() {
-                return Err(StoreError::Cancelled);
-            }
-            control.progress("write", done, total);
-            Ok(())
-        };
-        // New assets get their ids here: the write lock is held, nobody else inserts.
-        let max_id: Option<Id> = sqlx::query_scalar("SELECT MAX(id) FROM assets")
-            .fetch_one(&mut *tx.tx)
-            .await?;
-        let mut next_id = max_id.unwrap_or(0);
-        for &idx in &writes {
-            let Some(k) = r.assets.get_mut(idx) else { continue };
             if !k.existed {
-                next_id += 1;
-                k.id = Some(next_id);
-                k.created_at = at.clone();
+                r.counts.created += 1;
+                run.next_id += 1;
+                k.id = Some(run.next_id);
+                k.created_at = run.at.clone();
+                run.fresh_assets = true;
+                run.outcome.insert(run.next_id, Outcome::Created);
+                writes.push(idx);
+                push_limited(
+                    &mut run.created,
+                    PlannedAsset {
+                        line: k.first_line,
+                        asset_id: (!run.dry_run).then_some(run.next_id),
+                        name: k.data.name.clone(),
+                        kind: k.data.kind,
+                        ip: k.data.primary_ip().map(str::to_owned),
+                        mac: k.data.interfaces.iter().find_map(|i| i.mac.clone()),
+                    },
+                );
+                continue;
             }
+            let Some(id) = k.id else { continue };
+            let before = run.outcome.get(&id).copied();
+            let changes = k.original.as_ref().map(|old| diff(old, &k.data)).unwrap_or_default();
+            if changes.is_empty() {
+                if before.is_none() {
+                    r.counts.unchanged += 1;
+                    run.outcome.insert(id, Outcome::Unchanged);
+                }
+                continue;
+            }
+            if let Err(e) = k.data.validate() {
+                r.counts.conflicts += 1;
+                push_limited(
+                    &mut r.plan_conflicts,
+                    Conflict {
+                        line: k.first_line,
+                        asset_id: Some(id),
+                        code: "invalid",
+                        detail: format!("{}: {}", e.field, e.reason),
+                    },
+                );
+                if let Some(old) = k.original.take() {
+                    k.data = old;
+                }
+                if before.is_none() {
+                    r.counts.unchanged += 1;
+                    run.outcome.insert(id, Outcome::Unchanged);
+                }
+                continue;
+            }
+            writes.push(idx);
+            if matches!(before, None | Some(Outcome::Unchanged)) {
+                if before == Some(Outcome::Unchanged) {
+                    r.counts.unchanged -= 1;
+                }
+                r.counts.updated += 1;
+                run.outcome.insert(id, Outcome::Updated);
+                if run.updated.len() < PREVIEW_LIMIT {
+                    run.updated.push(PlannedChange {
+                        line: k.first_line,
+                        asset_id: id,
+                        name: k.data.name.clone(),
+                        reason: k.reason,
+                        changes: changes.clone(),
+                    });
+                }
+            }
+            changes_of.insert(idx, changes);
         }
-        for chunk in writes.chunks(2000) {
-            tick(done)?;
-            done += chunk.len() as u64;
+        for chunk in writes.chunks(500) {
+            tick()?;
             let batch: Vec<BatchAsset<'_>> = chunk
                 .iter()
                 .filter_map(|&i| r.assets.get(i))
@@ -1296,33 +1582,19 @@ impl Store {
                         id: k.id?,
                         data: &k.data,
                         created_at: &k.created_at,
-                        updated_at: &at,
+                        updated_at: &run.at,
                         fresh: !k.existed,
                     })
                 })
                 .collect();
-            write_assets_batch(&mut tx, &batch).await?;
+            write_assets_batch(tx, &batch).await?;
         }
-        if self.backend() == crate::Backend::Postgres && next_id > max_id.unwrap_or(0) {
-            sqlx::query(
-                "SELECT CAST(setval(pg_get_serial_sequence('assets', 'id'), \
-                 (SELECT MAX(id) FROM assets)) AS BIGINT)",
-            )
-            .fetch_one(&mut *tx.tx)
-            .await?;
-        }
-        for (c, p) in plan.created.iter_mut().zip(writes.iter().filter(|&&i| {
-            r.assets.get(i).is_some_and(|k| !k.existed)
-        })) {
-            c.asset_id = r.assets.get(*p).and_then(|k| k.id);
-        }
-        // Provenance, many rows per statement. The changes are recorded once, with the first
-        // statement of this import about the asset.
+        // Provenance, many rows per statement. The changes are recorded with the chunk's first
+        // statement about the asset.
         let mut first_for: BTreeSet<usize> = BTreeSet::new();
         let kind_code = source.kind.code();
         for chunk in r.provenance.chunks(100) {
-            tick(done)?;
-            done += chunk.len() as u64;
+            tick()?;
             let mut rows: Vec<ProvenanceRow> = Vec::new();
             for p in chunk {
                 let Some(asset_id) = r.assets.get(p.asset).and_then(|k| k.id) else { continue };
@@ -1333,15 +1605,10 @@ impl Store {
                     None
                 };
                 let data = serde_json::to_string(obs).map_err(|e| StoreError::Format(e.to_string()))?;
-                let observed = obs
-                    .seen_at
-                    .or(source.taken_at)
-                    .and_then(|t| jiff::Timestamp::from_second(t).ok())
-                    .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
                 rows.push((
                     asset_id,
                     i64::try_from(obs.line).unwrap_or(i64::MAX),
-                    observed,
+                    obs.seen_at.or(run.taken_at).and_then(rfc3339),
                     p.reason.code(),
                     data,
                     changes.unwrap_or_else(|| "{}".to_owned()),
@@ -1362,7 +1629,7 @@ impl Store {
             for (asset_id, line, observed, reason, data, changes) in rows {
                 q = q
                     .bind(asset_id)
-                    .bind(import_id)
+                    .bind(run.import_id)
                     .bind(kind_code)
                     .bind(line)
                     .bind(observed)
@@ -1372,79 +1639,33 @@ impl Store {
             }
             q.execute(&mut *tx.tx).await?;
         }
-        tracing::debug!(elapsed = ?started.elapsed(), "import: assets and provenance written");
         // Queue entries: new and seen again.
         let dirty: Vec<usize> = r.queue.dirty.iter().copied().collect();
-        let max_queue: Option<Id> = sqlx::query_scalar("SELECT MAX(id) FROM discovered_devices")
-            .fetch_one(&mut *tx.tx)
-            .await?;
-        let mut next_queue = max_queue.unwrap_or(0);
         let mut fresh: Vec<usize> = Vec::new();
         for &idx in &dirty {
             let Some(row) = r.queue.rows.get_mut(idx) else { continue };
             if row.id == 0 {
-                next_queue += 1;
-                row.id = next_queue;
+                run.next_queue += 1;
+                row.id = run.next_queue;
                 fresh.push(idx);
             } else {
-                tick(done)?;
-                done += 1;
-                update_discovered(&mut tx, row).await?;
+                tick()?;
+                update_discovered(tx, row).await?;
             }
         }
         for chunk in fresh.chunks(100) {
-            tick(done)?;
-            done += chunk.len() as u64;
-            insert_discovered_batch(self.backend(), &mut tx, chunk.iter().filter_map(|&i| r.queue.rows.get(i))).await?;
+            tick()?;
+            run.fresh_queue = true;
+            insert_discovered_batch(self.backend(), tx, chunk.iter().filter_map(|&i| r.queue.rows.get(i))).await?;
         }
-        if self.backend() == crate::Backend::Postgres && !fresh.is_empty() {
-            sqlx::query(
-                "SELECT CAST(setval(pg_get_serial_sequence('discovered_devices', 'id'), \
-                 (SELECT MAX(id) FROM discovered_devices)) AS BIGINT)",
-            )
-            .fetch_one(&mut *tx.tx)
-            .await?;
+        if !run.dry_run {
+            for (plan_index, row) in &r.plan_flagged_rows {
+                if let (Some(f), Some(q)) = (r.plan_flagged.get_mut(*plan_index), r.queue.rows.get(*row)) {
+                    f.discovery_id = Some(q.id);
+                }
+            }
         }
-        // A queued device that an asset now claims by its MAC is resolved.
-        let mut resolved = 0_u64;
-        for row in r.queue.rows.iter().filter(|q| q.status == "pending") {
-            let Some(m) = row.mac.as_deref().filter(|m| !is_randomized_mac(m)) else { continue };
-            let Some(asset_id) = r.by_mac.get(m).and_then(|&i| r.assets.get(i)).and_then(|k| k.id) else {
-                continue;
-            };
-            sqlx::query(
-                "UPDATE discovered_devices SET status = 'adopted', asset_id = $1, decided_by = $2, \
-                 decided_at = $3 WHERE id = $4",
-            )
-            .bind(asset_id)
-            .bind(actor.to_owned())
-            .bind(at.clone())
-            .bind(row.id)
-            .execute(&mut *tx.tx)
-            .await?;
-            resolved += 1;
-        }
-        control.progress("write", total, total);
-
-        let mut detail = Detail::new();
-        detail.insert("import_id".into(), Value::from(import_id));
-        detail.insert("file".into(), Value::String(source.file_name.clone()));
-        detail.insert("format".into(), Value::String(source.kind.code().into()));
-        detail.insert("sha256".into(), Value::String(source.sha256.clone()));
-        if let Ok(Value::Object(c)) = serde_json::to_value(&plan.counts) {
-            detail.extend(c);
-        }
-        if resolved > 0 {
-            detail.insert("queue_resolved".into(), Value::from(resolved));
-        }
-        tx.audit(actor, "asset.import", "import", Some(import_id), detail).await?;
-        tx.commit().await?;
-        tracing::debug!(elapsed = ?started.elapsed(), "import: committed");
-        plan.import_id = Some(import_id);
-        for (f, row) in plan.flagged.iter_mut().zip(&r.plan_flagged_rows) {
-            f.discovery_id = r.queue.rows.get(*row).map(|q| q.id);
-        }
-        Ok(plan)
+        Ok(())
     }
 
     /// What each source said about an asset, newest first.

@@ -18,6 +18,7 @@ mod audit;
 mod auth;
 mod import;
 mod inventory;
+mod keys;
 pub mod lifecycle;
 mod migrate;
 mod snapshot;

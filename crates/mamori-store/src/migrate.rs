@@ -29,10 +29,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_import.sql"),
         postgres: include_str!("../migrations/postgres/0002_import.sql"),
     },
+    Migration {
+        version: 3,
+        name: "match_keys",
+        sqlite: include_str!("../migrations/sqlite/0003_match_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0003_match_keys.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Arbitrary constant naming mamori's advisory lock on PostgreSQL.
 const PG_MIGRATION_LOCK: i64 = 0x6d61_6d6f_7269;
@@ -128,6 +134,9 @@ pub(crate) async fn run(store: &Store, mode: OpenMode) -> Result<()> {
                 .bind(now())
                 .execute(&mut *tx)
                 .await?;
+        }
+        if m.version == 3 {
+            crate::keys::backfill(&mut tx, store.backend()).await?;
         }
     }
     tx.commit().await?;

@@ -469,6 +469,7 @@ impl Store {
                 })?;
             }
         }
+        crate::keys::fill_queue_host_keys(&mut tx.tx).await?;
         if self.backend() == Backend::Postgres {
             for t in IDENTITY_TABLES {
                 sqlx::query(&format!(
