@@ -961,8 +961,7 @@ async fn progress_page(State(state): State<AppState>, ctx: Ctx, Path(token): Pat
     }
     let p = job.progress_now();
     let phase = match p.phase {
-        "match" => ctx.t("import.phase_match"),
-        "write" => ctx.t("import.phase_write"),
+        "import" => ctx.t("import.phase_import"),
         "read" => ctx.t("import_page.phase_read"),
         _ => ctx.t("import_page.phase_wait"),
     };
@@ -1150,7 +1149,7 @@ mod tests {
         let job = Arc::new(Job::new());
         run_import(store.clone(), "t".into(), u, csv, job.clone()).await;
         assert_eq!(job.with_outcome(|o| o.as_ref().map(|p| p.counts.created).ok()), Some(Some(2)));
-        assert_eq!(job.progress_now().phase, "write");
+        assert_eq!(job.progress_now().phase, "import");
         assert_eq!(store.all_assets().await.unwrap().len(), 2);
     }
 

@@ -9,7 +9,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mamori_i18n::{Lang, t, tf};
 use mamori_model::{AssetKind, Id, LedgerField, SourceKind};
-use mamori_store::source::{ReadOptions, ReadSource, ledger_rows, read_source};
+use mamori_store::source::{
+    FileInput, ImportFailure, Input, ReadOptions, check_input, detect_kind, import_input, ledger_rows,
+};
 use mamori_store::{ImportControl, ImportOptions, ImportPlan, Store, StocktakeReport};
 
 use crate::cli::{CliResult, Failure, Format, emit, io_fail};
@@ -165,18 +167,10 @@ fn parse_maps(lang: Lang, maps: &[String]) -> Result<Vec<(String, Option<LedgerF
         .collect()
 }
 
-fn read_one(lang: Lang, path: &Path, opts: &ReadOptions) -> Result<ReadSource, Failure> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Failure(format!("{name}: {e}"), 1))?;
-    read_source(&name, &bytes, opts).map_err(|e| {
-        Failure(tf(lang, "import.unreadable", &[("detail", &e)]), 1)
-    })
-}
-
 pub async fn import(store: &Store, lang: Lang, who: &str, a: &ImportArgs) -> CliResult {
     let opts = ReadOptions { format: a.input_format.kind(), map: parse_maps(lang, &a.map)? };
-    // Ctrl-C from here on cancels: while files are read it stops before anything is imported,
-    // during an import the store rolls the transaction back.
+    // Ctrl-C from here on cancels: while files are checked it stops before anything is
+    // imported, during an import the store rolls the transaction back.
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let listening = tokio::signal::ctrl_c();
@@ -187,61 +181,69 @@ pub async fn import(store: &Store, lang: Lang, who: &str, a: &ImportArgs) -> Cli
             }
         });
     }
-    // Read every file first: one that cannot be read at all stops the command before anything
-    // is written.
-    let mut sources = Vec::with_capacity(a.files.len());
+    // Every file must open and be of a format mamori reads; with several files, each is read
+    // through once (nothing kept) so that one that cannot be read stops the command before
+    // anything is written.
+    let mut inputs: Vec<Arc<dyn Input>> = Vec::with_capacity(a.files.len());
     for f in &a.files {
-        // Reading is blocking work: off the async threads, so the Ctrl-C listener keeps running.
-        let (path, o) = (f.clone(), opts.clone());
-        let read = tokio::task::spawn_blocking(move || read_one(lang, &path, &o))
-            .await
-            .map_err(|e| Failure(e.to_string(), 1))??;
+        let (path, o, several) = (f.clone(), opts.clone(), a.files.len() > 1);
+        let input = tokio::task::spawn_blocking(move || -> Result<FileInput, Failure> {
+            let input = FileInput::open_path(&path).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
+            let checked = if several { check_input(&input, &o) } else { detect_kind(&input, &o) };
+            checked.map_err(|e| unreadable_failure(lang, &e))?;
+            Ok(input)
+        })
+        .await
+        .map_err(|e| Failure(e.to_string(), 1))??;
         if cancel.load(Ordering::Relaxed) {
             return Err(Failure::store(lang, &mamori_store::StoreError::Cancelled));
         }
-        sources.push(read);
+        inputs.push(Arc::new(input));
     }
     let mut plans = Vec::new();
-    for src in sources {
+    for input in inputs {
         let bar = if std::io::stderr().is_terminal() && a.format != Format::Json {
             ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
         } else {
             ProgressBar::hidden()
         };
         bar.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
+            ProgressStyle::with_template("{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} ({eta})")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
         let control = CliControl { bar, cancel: cancel.clone(), lang };
-        let ReadSource { source, observations, rejected, mapping } = src;
-        if let Some(m) = &mapping
-            && a.format != Format::Json
-        {
-            print_mapping(lang, m)?;
-        }
-        let plan = store
-            .import_observations(
-                who,
-                source,
-                &observations,
-                rejected,
-                &ImportOptions { dry_run: a.dry_run, target_asset: a.asset },
-                &control,
-            )
-            .await
-            .map_err(|e| Failure::store(lang, &e))?;
+        let imported = import_input(
+            store,
+            who,
+            input,
+            &opts,
+            &ImportOptions { dry_run: a.dry_run, target_asset: a.asset },
+            &control,
+        )
+        .await
+        .map_err(|e| match e {
+            ImportFailure::Read(e) => unreadable_failure(lang, &e),
+            ImportFailure::Store(e) => Failure::store(lang, &e),
+        })?;
         control.bar.finish_and_clear();
         if a.format != Format::Json {
-            print_plan(lang, &plan, a.verbose)?;
+            if let Some(m) = &imported.mapping {
+                print_mapping(lang, m)?;
+            }
+            print_plan(lang, &imported.plan, a.verbose)?;
         }
-        plans.push(plan);
+        plans.push(imported.plan);
     }
     if a.format == Format::Json {
         let mut out = std::io::stdout().lock();
         output::json(&mut out, &plans).map_err(io_fail)?;
     }
     Ok(())
+}
+
+fn unreadable_failure(lang: Lang, e: &mamori_ingest::IngestError) -> Failure {
+    Failure(tf(lang, "import.unreadable", &[("detail", e)]), 1)
 }
 
 fn print_mapping(lang: Lang, m: &mamori_store::source::ColumnMapping) -> CliResult {
