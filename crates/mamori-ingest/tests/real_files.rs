@@ -744,3 +744,42 @@ fn truncated_real_leases_file_is_an_error_naming_the_line() {
     let err = parse_isc_leases("pfsense.leases", &full[..cut]).unwrap_err();
     assert_eq!((err.line(), err.field()), (23, "string"), "{err}");
 }
+
+/// The streaming readers the import uses give exactly what the collecting ones give, on every
+/// real file: the same observations in the same order, the same refusals.
+#[test]
+fn streaming_readers_match_the_collecting_ones_on_every_file() {
+    use mamori_ingest::convert::{stream_lease_observations, stream_nmap_observations};
+    use mamori_ingest::{Ingested, lease_observations, nmap_observations};
+    for rel in NMAP_FILES {
+        let whole = nmap(rel).map(|s| nmap_observations(&s));
+        let mut streamed = Ingested::default();
+        let r = stream_nmap_observations(rel, &bytes(rel)[..], &mut streamed);
+        match (whole, r) {
+            (Ok(w), Ok(())) => {
+                assert_eq!(w.observations, streamed.observations, "{rel}");
+                assert_eq!(w.taken_at, streamed.taken_at, "{rel}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{rel}"),
+            (a, b) => panic!("{rel}: collecting {a:?}, streaming {b:?}"),
+        }
+    }
+    for rel in LEASE_FILES {
+        let data = bytes(rel);
+        let whole = lease_observations(leases(rel));
+        let mut streamed = Ingested::default();
+        let mut opens = 0;
+        stream_lease_observations(
+            rel,
+            &mut || {
+                opens += 1;
+                Ok(Box::new(&data[..]) as Box<dyn std::io::BufRead>)
+            },
+            &mut streamed,
+        )
+        .unwrap();
+        assert_eq!(opens, 2, "{rel}: two passes");
+        assert!(!whole.observations.is_empty(), "{rel}");
+        assert_eq!(whole.observations, streamed.observations, "{rel}");
+    }
+}

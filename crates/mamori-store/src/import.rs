@@ -1404,7 +1404,8 @@ impl Store {
         source.taken_at = taken_at.or(run.taken_at);
         tracing::debug!(elapsed = ?started.elapsed(), "import: matched and written");
 
-        if self.backend() == crate::Backend::Postgres {
+        // (A dry run is rolled back, and setval is not transactional: leave the sequences.)
+        if self.backend() == crate::Backend::Postgres && !opts.dry_run {
             for (table, fresh) in [("assets", run.fresh_assets), ("discovered_devices", run.fresh_queue)] {
                 if fresh {
                     sqlx::query(&format!(

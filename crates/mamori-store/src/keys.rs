@@ -138,4 +138,52 @@ mod tests {
             ]
         );
     }
+
+    /// Migration 3 computes the match keys of assets stored before it.
+    #[tokio::test]
+    async fn match_keys_of_older_databases_are_filled_by_the_migration() {
+        use mamori_model::{Observation, SourceKind};
+
+        use crate::{ImportOptions, ImportSource, OpenMode, Quiet, Store};
+        for (backend, db) in crate::testing::fresh_databases().await {
+            let store = Store::open(&db.url, OpenMode::Create).await.unwrap();
+            let mut d = AssetData::new("受付PC", AssetKind::Pc);
+            d.interfaces.push(Interface {
+                name: None,
+                ip: Some("192.168.1.21".into()),
+                mac: Some("00:1a:2b:3c:4d:5e".into()),
+                segment_id: None,
+            });
+            let pc = store.create_asset("t", &d).await.unwrap();
+            // As a schema-2 database had it: no keys, migration 3 not applied.
+            for sql in [
+                "DROP TABLE asset_keys",
+                "DROP INDEX discovered_mac",
+                "DROP INDEX discovered_client",
+                "DROP INDEX discovered_host",
+                "DROP INDEX discovered_ip",
+                "ALTER TABLE discovered_devices DROP COLUMN host_key",
+                "DELETE FROM mamori_migrations WHERE version = 3",
+            ] {
+                sqlx::query(sql).execute(store.pool()).await.unwrap();
+            }
+            drop(store);
+            let store = Store::open(&db.url, OpenMode::Existing).await.unwrap();
+            let mut scan = Observation::at_line(1);
+            scan.mac = Some("00:1a:2b:3c:4d:5e".into());
+            scan.ip = Some("192.168.1.99".into());
+            let source = ImportSource {
+                kind: SourceKind::Nmap,
+                file_name: "scan.xml".into(),
+                sha256: String::new(),
+                taken_at: None,
+            };
+            let plan = store
+                .import_observations("t", source, &[scan], Vec::new(), &ImportOptions::default(), &Quiet)
+                .await
+                .unwrap();
+            assert_eq!(plan.counts.updated, 1, "{backend}: {:?}", plan.counts);
+            assert_eq!(plan.updated.first().map(|u| u.asset_id), Some(pc.id), "{backend}");
+        }
+    }
 }

@@ -39,7 +39,7 @@ pub use assets::{AssetQuery, AssetSort, Page};
 pub use audit::{AuditBreak, AuditFilter};
 pub use auth::{ApiToken, NewSession, SessionInfo, hash_password, verify_password};
 pub use import::{
-    AssetSource, Conflict, DiscoveredDevice, IP_MATCH_WINDOW_DAYS, ImportControl, ImportCounts,
+    AssetSource, CHUNK_OBSERVATIONS, Conflict, DiscoveredDevice, Feed, FeedItem, ImportChunk, IP_MATCH_WINDOW_DAYS, ImportControl, ImportCounts,
     ImportOptions, ImportPlan, ImportRecord, ImportSource, MatchReason, PREVIEW_LIMIT,
     PlannedAsset, PlannedChange, PlannedDiscovery, Quiet, RejectedRow,
 };

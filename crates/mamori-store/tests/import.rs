@@ -11,7 +11,7 @@ use mamori_model::{
 };
 use mamori_store::testing::fresh_databases;
 use mamori_store::{
-    ImportOptions, ImportPlan, ImportSource, MatchReason, OpenMode, Quiet, Store, StoreError,
+    CHUNK_OBSERVATIONS, ImportOptions, ImportPlan, ImportSource, MatchReason, OpenMode, Quiet, Store, StoreError,
 };
 
 async fn init(url: &str) -> Store {
@@ -361,5 +361,76 @@ async fn db_copy_carries_the_import_history() {
         import(&target, SourceKind::Arp, &[o]).await;
         assert_eq!(target.list_discovered(None).await.unwrap().len(), 2, "{backend}");
         target.verify_audit().await.unwrap();
+    }
+}
+
+/// Imports are matched and written a chunk at a time: a device named again in a later chunk of
+/// the same file is the same asset (or queue entry), counted once, with both statements in its
+/// provenance.
+#[tokio::test]
+async fn a_device_named_in_two_chunks_of_one_file_is_one_asset() {
+    let n = CHUNK_OBSERVATIONS + 500;
+    let mac = |i: usize| format!("00:1a:2b:{:02x}:{:02x}:{:02x}", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+    for (backend, db) in fresh_databases().await {
+        let store = init(&db.url).await;
+        let existing = store.create_asset("t", &asset("既存PC", "192.168.1.5", Some("00:aa:bb:00:00:01"))).await.unwrap();
+        let mut rows: Vec<Observation> = (0..n)
+            .map(|i| {
+                let mut o = obs(i as u64 + 2);
+                o.name = Some(format!("端末{i}"));
+                o.mac = Some(mac(i));
+                o
+            })
+            .collect();
+        // The last row describes the first device again (same MAC), with its location.
+        rows[n - 1].name = Some("端末0".into());
+        rows[n - 1].mac = Some(mac(0));
+        rows[n - 1].location = Some("2階".into());
+        // The existing PC is named in the first chunk and again in the second.
+        rows[1].asset_id = Some(existing.id);
+        rows[1].name = Some("既存PC".into());
+        rows[1].mac = None;
+        rows[1].owner = Some("医事課".into());
+        rows[n - 2].asset_id = Some(existing.id);
+        rows[n - 2].name = Some("既存PC".into());
+        rows[n - 2].mac = None;
+        rows[n - 2].department = Some("医事課".into());
+        let plan = import(&store, SourceKind::Csv, &rows).await;
+        assert_eq!(plan.counts.created as usize, n - 3, "{backend}: {:?}", plan.counts);
+        assert_eq!((plan.counts.updated, plan.counts.unchanged), (1, 0), "{backend}: {:?}", plan.counts);
+        let all = store.all_assets().await.unwrap();
+        assert_eq!(all.len(), n - 2, "{backend}");
+        let first = all.iter().find(|a| a.data.name == "端末0").unwrap();
+        assert_eq!(first.data.location.as_deref(), Some("2階"), "{backend}");
+        assert_eq!(store.asset_sources(first.id).await.unwrap().len(), 2, "{backend}");
+        let pc = store.get_asset(existing.id, None).await.unwrap();
+        assert_eq!(
+            (pc.data.owner.as_deref(), pc.data.department.as_deref()),
+            (Some("医事課"), Some("医事課")),
+            "{backend}"
+        );
+
+        // A scan: unknown devices queue once each, also across chunks.
+        let mut scan: Vec<Observation> = (0..n)
+            .map(|i| {
+                let mut o = obs(i as u64 + 1);
+                o.ip = Some(format!("10.{}.{}.{}", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff));
+                o.mac = Some(format!("00:cc:00:{:02x}:{:02x}:{:02x}", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff));
+                o
+            })
+            .collect();
+        scan[n - 1].mac.clone_from(&scan[0].mac);
+        scan[n - 1].hostname = Some("later-name".into());
+        let plan = import(&store, SourceKind::Nmap, &scan).await;
+        assert_eq!((plan.counts.flagged as usize, plan.counts.flagged_new as usize), (n, n - 1), "{backend}");
+        let queue = store.list_discovered(Some("pending")).await.unwrap();
+        assert_eq!(queue.len(), n - 1, "{backend}");
+        let q0 = queue.iter().find(|q| q.mac == scan[0].mac).unwrap();
+        assert_eq!(q0.hostname.as_deref(), Some("later-name"), "{backend}");
+        // Seen again in a later file: found by its host name, not queued twice.
+        let mut again = obs(1);
+        again.hostname = Some("LATER-NAME.example.local".into());
+        let plan = import(&store, SourceKind::Nmap, &[again]).await;
+        assert_eq!((plan.counts.flagged, plan.counts.flagged_new), (1, 0), "{backend}");
     }
 }
