@@ -419,7 +419,8 @@ async fn a_device_named_in_two_chunks_of_one_file_is_one_asset() {
                 o
             })
             .collect();
-        scan[n - 1].mac.clone_from(&scan[0].mac);
+        let first_mac = scan[0].mac.clone();
+        scan[n - 1].mac = first_mac;
         scan[n - 1].hostname = Some("later-name".into());
         let plan = import(&store, SourceKind::Nmap, &scan).await;
         assert_eq!((plan.counts.flagged as usize, plan.counts.flagged_new as usize), (n, n - 1), "{backend}");
