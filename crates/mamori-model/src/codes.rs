@@ -269,3 +269,46 @@ code_enum! {
         Notes = "notes",
     }
 }
+
+code_enum! {
+    /// How sure mamori's content is of a checklist item's wording (research notes, or the
+    /// official form a user loaded).
+    Confidence, "confidence", default = Inferred {
+        /// Loaded from the official MHLW form by the user (`checklist load-edition`).
+        Official = "official",
+        /// The exact text was seen in an MHLW document (OCR).
+        VerbatimPrimary = "verbatim_primary",
+        /// The exact text was seen quoted by a third party.
+        VerbatimSecondary = "verbatim_secondary",
+        /// A source gives the item; exact wording or characters uncertain.
+        Paraphrased = "paraphrased",
+        /// Not seen for this edition; deduced from another edition or the numbering.
+        Inferred = "inferred",
+        /// Only the beginning of the text was seen.
+        Partial = "partial",
+        /// The item is known to exist; its wording was not found.
+        NotFound = "not_found",
+    }
+}
+
+code_enum! {
+    /// The device classes the checklist answers per item.
+    DeviceClass, "device_class", default = All {
+        /// 医療情報システム全般.
+        All = "all",
+        Server = "server",
+        /// 端末PC.
+        Pc = "pc",
+        Network = "network",
+    }
+}
+
+code_enum! {
+    /// The two sheets of the checklist.
+    SheetKind, "sheet_kind", default = Facility {
+        /// 医療機関確認用 (医療機関等確認用, 医療機関・薬局確認用).
+        Facility = "facility",
+        /// 事業者確認用.
+        Vendor = "vendor",
+    }
+}

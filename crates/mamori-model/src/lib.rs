@@ -11,9 +11,12 @@ use utoipa::ToSchema;
 
 mod codes;
 pub use codes::{
-    AccountPrivilege, AssetKind, Authentication, ConnectionKind, Criticality, FacilityKind,
-    LedgerField, Role, SegmentPurpose, SourceKind, UnknownCode, VendorKind,
+    AccountPrivilege, AssetKind, Authentication, Confidence, ConnectionKind, Criticality,
+    DeviceClass, FacilityKind, LedgerField, Role, SegmentPurpose, SheetKind, SourceKind,
+    UnknownCode, VendorKind,
 };
+
+pub mod checklist;
 
 mod observation;
 pub use observation::{Observation, is_randomized_mac};
