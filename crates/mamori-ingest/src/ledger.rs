@@ -1584,7 +1584,7 @@ fn render_number(f: f64) -> String {
 /// Largest Excel date serial (9999-12-31) + 1.
 const MAX_SERIAL: f64 = 2_958_466.0;
 
-fn render_datetime(dt: &ExcelDateTime) -> String {
+pub(crate) fn render_datetime(dt: &ExcelDateTime) -> String {
     let v = dt.as_f64();
     // Out of Excel's range (or a duration): the number itself. The range check also keeps
     // calamine's conversion away from values it would overflow on.

@@ -312,3 +312,17 @@ code_enum! {
         Vendor = "vendor",
     }
 }
+
+code_enum! {
+    /// Where a backup copy lives, which decides whether ransomware can reach it.
+    BackupMedium, "backup_medium", default = Online {
+        /// A NAS or server on the network, always connected.
+        Online = "online",
+        /// Disconnected after the copy (external disk or tape kept apart).
+        Offline = "offline",
+        /// Cannot be changed or deleted for a retention period (WORM, immutable snapshots).
+        Immutable = "immutable",
+        /// A cloud service.
+        Cloud = "cloud",
+    }
+}

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 mod codes;
 pub use codes::{
-    AccountPrivilege, AssetKind, Authentication, Confidence, ConnectionKind, Criticality,
+    AccountPrivilege, AssetKind, Authentication, BackupMedium, Confidence, ConnectionKind, Criticality,
     DeviceClass, FacilityKind, LedgerField, Role, SegmentPurpose, SheetKind, SourceKind,
     UnknownCode, VendorKind,
 };
@@ -308,6 +308,31 @@ pub struct ExternalConnection {
     pub asset_id: Option<Id>,
     #[serde(default)]
     pub vendor_id: Option<Id>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// A backup (バックアップ) of the facility's systems and data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Backup {
+    pub id: Id,
+    pub name: String,
+    /// What is backed up, in words (電子カルテ DB, レセコン …).
+    #[serde(default)]
+    pub covers: Option<String>,
+    pub medium: BackupMedium,
+    /// The device holding the copy.
+    #[serde(default)]
+    pub asset_id: Option<Id>,
+    /// The copy can be reached with the same credentials as the systems it protects.
+    #[serde(default)]
+    pub same_credentials: bool,
+    /// Last successful backup (RFC 3339 or YYYY-MM-DD).
+    #[serde(default)]
+    pub last_success: Option<String>,
+    /// Last restore test (復旧手順の確認).
+    #[serde(default)]
+    pub last_restore_test: Option<String>,
     #[serde(default)]
     pub notes: Option<String>,
 }

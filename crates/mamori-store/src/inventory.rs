@@ -5,7 +5,7 @@
 //! (explicit ids are how export/import and `db copy` keep references intact).
 
 use mamori_model::{
-    Account, Contact, Contract, Detail, ExternalConnection, Facility, Id, Segment, Vendor,
+    Account, Backup, Contact, Contract, Detail, ExternalConnection, Facility, Id, Segment, Vendor,
 };
 use serde_json::Value;
 use sqlx::Row;
@@ -185,6 +185,25 @@ pub(crate) async fn write_connection(
     ))
 }
 
+pub(crate) async fn write_backup(tx: &mut WriteTx<'_>, id: Option<Id>, b: &Backup) -> Result<Id> {
+    Ok(insert_returning!(
+        tx,
+        "backups",
+        ["name", "covers", "medium", "asset_id", "same_credentials", "last_success", "last_restore_test", "notes"],
+        id,
+        [
+            b.name.clone(),
+            b.covers.clone(),
+            b.medium.code(),
+            b.asset_id,
+            b2i(b.same_credentials),
+            b.last_success.clone(),
+            b.last_restore_test.clone(),
+            b.notes.clone(),
+        ]
+    ))
+}
+
 pub(crate) async fn write_contact(tx: &mut WriteTx<'_>, id: Option<Id>, c: &Contact) -> Result<Id> {
     Ok(insert_returning!(tx, "contacts", ["organization", "name", "phone", "email", "notes"], id, [
         c.organization.clone(),
@@ -345,6 +364,30 @@ impl Store {
                     start_date: r.try_get("start_date")?,
                     end_date: r.try_get("end_date")?,
                     asset_ids: links.iter().filter(|l| l.0 == id).map(|l| l.1).collect(),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn list_backups(&self) -> Result<Vec<Backup>> {
+        let rows = sqlx::query(
+            "SELECT id, name, covers, medium, asset_id, same_credentials, last_success, \
+             last_restore_test, notes FROM backups ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Backup {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    covers: r.try_get("covers")?,
+                    medium: get_code(r, "medium")?,
+                    asset_id: r.try_get("asset_id")?,
+                    same_credentials: get_bool(r, "same_credentials")?,
+                    last_success: r.try_get("last_success")?,
+                    last_restore_test: r.try_get("last_restore_test")?,
+                    notes: r.try_get("notes")?,
                 })
             })
             .collect()

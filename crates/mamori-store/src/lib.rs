@@ -16,6 +16,7 @@
 mod assets;
 mod audit;
 mod auth;
+pub mod checklist;
 mod import;
 mod inventory;
 mod keys;

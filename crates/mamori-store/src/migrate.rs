@@ -35,10 +35,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_match_keys.sql"),
         postgres: include_str!("../migrations/postgres/0003_match_keys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "checklist",
+        sqlite: include_str!("../migrations/sqlite/0004_checklist.sql"),
+        postgres: include_str!("../migrations/postgres/0004_checklist.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Arbitrary constant naming mamori's advisory lock on PostgreSQL.
 const PG_MIGRATION_LOCK: i64 = 0x6d61_6d6f_7269;

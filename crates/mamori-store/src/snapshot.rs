@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use mamori_model::{
-    Account, Asset, AuditEntry, Contact, Contract, Detail, ExternalConnection, Facility, Id,
+    Account, Backup, Asset, AuditEntry, Contact, Contract, Detail, ExternalConnection, Facility, Id,
     Segment, User, Vendor,
 };
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::inventory::{
-    write_account, write_contact, write_connection, write_contract, write_facility, write_segment,
+    write_account, write_backup, write_contact, write_connection, write_contract, write_facility, write_segment,
     write_vendor,
 };
 use crate::util::{b2i, now};
@@ -65,6 +65,9 @@ pub struct Snapshot {
     pub contracts: Vec<Contract>,
     #[serde(default)]
     pub accounts: Vec<Account>,
+    /// Absent in exports before schema 4.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<Backup>,
     #[serde(default)]
     pub external_connections: Vec<ExternalConnection>,
     #[serde(default)]
@@ -94,6 +97,14 @@ const HISTORY_TABLES: &[(&str, &[(&str, bool)])] = &[
     (
         "discovered_devices",
         &[("id", true), ("status", false), ("mac", false), ("ip", false), ("hostname", false), ("client_id", false), ("mac_vendor", false), ("segment_id", true), ("first_seen", false), ("last_seen", false), ("sources", false), ("data", false), ("asset_id", true), ("decided_by", false), ("decided_at", false)],
+    ),
+    (
+        "checklist_editions",
+        &[("id", false), ("content", false), ("file_name", false), ("sha256", false), ("loaded_at", false), ("loaded_by", false)],
+    ),
+    (
+        "checklist_answers",
+        &[("id", true), ("edition", false), ("sheet", false), ("vendor_id", true), ("item_id", false), ("device_class", false), ("round", true), ("answer", false), ("checked_on", false), ("target_date", false), ("maturity", true), ("comment", false), ("evidence", false), ("answered_by", false), ("recorded_at", false)],
     ),
     (
         "stocktakes",
@@ -172,6 +183,7 @@ impl Snapshot {
             ("vendors", unique(self.vendors.iter().map(|v| &v.id))),
             ("contracts", unique(self.contracts.iter().map(|c| &c.id))),
             ("accounts", unique(self.accounts.iter().map(|a| &a.id))),
+            ("backups", unique(self.backups.iter().map(|b| &b.id))),
             ("external_connections", unique(self.external_connections.iter().map(|c| &c.id))),
             ("contacts", unique(self.contacts.iter().map(|c| &c.id))),
             ("users", unique(self.users.iter().map(|u| &u.user.id))),
@@ -201,6 +213,11 @@ impl Snapshot {
         for a in &self.accounts {
             if let Some(x) = a.asset_ids.iter().find(|x| !assets.contains(x)) {
                 return err(format!("accounts[id={}].asset_ids: unknown asset {x}", a.id));
+            }
+        }
+        for b in &self.backups {
+            if let Some(x) = b.asset_id.filter(|x| !assets.contains(x)) {
+                return err(format!("backups[id={}].asset_id: unknown asset {x}", b.id));
             }
         }
         for c in &self.external_connections {
@@ -249,6 +266,8 @@ const IDENTITY_TABLES: &[&str] = &[
     "vendors",
     "contracts",
     "accounts",
+    "backups",
+    "checklist_answers",
     "external_connections",
     "contacts",
     "users",
@@ -309,6 +328,7 @@ impl Store {
             vendors: self.list_vendors().await?,
             contracts: self.list_contracts().await?,
             accounts: self.list_accounts().await?,
+            backups: self.list_backups().await?,
             external_connections: self.list_connections().await?,
             contacts: self.list_contacts().await?,
             users,
@@ -354,6 +374,7 @@ impl Store {
             "vendors",
             "contracts",
             "accounts",
+            "backups",
             "external_connections",
             "contacts",
         ];
@@ -411,6 +432,9 @@ impl Store {
         }
         for c in &snap.external_connections {
             write_connection(&mut tx, Some(c.id), c).await?;
+        }
+        for b in &snap.backups {
+            write_backup(&mut tx, Some(b.id), b).await?;
         }
         for c in &snap.contacts {
             write_contact(&mut tx, Some(c.id), c).await?;
