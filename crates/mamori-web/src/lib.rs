@@ -10,6 +10,7 @@
 mod api;
 mod attention;
 mod auth;
+pub mod checklist;
 mod import;
 mod pages;
 mod queue;
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(import::routes(state.config.max_upload_bytes))
         .merge(queue::routes())
+        .merge(checklist::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

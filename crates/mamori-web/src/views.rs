@@ -86,6 +86,7 @@ pub(crate) fn layout_with_head(ctx: &Ctx, facility: &str, title: &str, head: Mar
                             (nav_item(ctx, "/unregistered", "unregistered_page.nav"))
                             (nav_item(ctx, "/stocktake", "stocktake_page.nav"))
                         }
+                        (nav_item(ctx, "/checklist", "checklist_page.nav"))
                         @if matches!(ctx.user.role, Role::Admin | Role::Manager) {
                             (nav_item(ctx, "/audit", "nav.audit"))
                         }

@@ -71,6 +71,9 @@ enum Command {
     Unregistered(crate::inventory::UnregisteredCmd),
     /// 棚卸し（台帳の定期確認）と記録 / Stocktake: review the ledger and record the review
     Stocktake(crate::inventory::StocktakeArgs),
+    /// 厚生労働省チェックリスト（回答・記録との照合・提出用出力） / The MHLW checklist
+    #[command(subcommand)]
+    Checklist(crate::checklist::ChecklistCmd),
     /// Web 画面と API を起動 / Start the web interface and API
     Serve(ServeArgs),
     /// データベースの健全性を確認（正常なら終了コード 0） / Check the database (exit 0 when healthy)
@@ -461,6 +464,10 @@ async fn run(cli: Cli, lang: Lang) -> CliResult {
         Command::Stocktake(a) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;
             crate::inventory::stocktake(&store, lang, &who, a).await
+        }
+        Command::Checklist(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::checklist::run(&store, lang, &who, cmd).await
         }
         Command::Serve(a) => serve(&cli, lang, a).await,
         Command::Healthcheck(f) => {

@@ -1,6 +1,7 @@
 //! `mamori`: the command line. Argument parsing and wiring only; the work happens in the
 //! library crates.
 
+mod checklist;
 mod cli;
 mod inventory;
 mod output;
