@@ -325,3 +325,62 @@ async fn import_wizard_queue_and_stocktake_in_chromium() {
     }
     c.close().await.unwrap();
 }
+
+/// The checklist in Chromium: the demo's answers with the warnings the records raise, answering
+/// an item, the roadmap, and a vendor user who sees only its own 事業者確認用 sheet.
+#[tokio::test]
+async fn checklist_in_chromium() {
+    let Some((_driver, c)) = driver().await else { return };
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let base = format!("http://{}", s.addr);
+        login(&c, &base, "manager").await;
+        c.goto(&format!("{base}/checklist?edition=R7")).await.unwrap();
+        assert_eq!(text(&c, "main h1").await, "サイバーセキュリティ対策チェックリスト");
+        assert_eq!(text(&c, "#warnings .num").await, "5", "{backend}");
+        let accounts = text(&c, "#item-2-5").await;
+        assert!(accounts.contains("記録と矛盾") && accounts.contains("nakamura.s"), "{backend}: {accounts}");
+        let backup = text(&c, "#item-3-2").await;
+        assert!(backup.contains("オフライン"), "{backend}: {backup}");
+        shot(&c, &format!("{backend}-30-checklist")).await;
+
+        // Answer 2-⑬ (network devices): いいえ with a target date.
+        let form = "#answer-2-13-network";
+        c.find(Locator::Css(&format!("{form} select[name=answer] option[value=no]"))).await.unwrap().click().await.unwrap();
+        let target = c.find(Locator::Css(&format!("{form} input[name=target_date]"))).await.unwrap();
+        // Chromium's date input takes the digits in the locale's order; set the value directly.
+        c.execute(
+            "document.querySelector(arguments[0]).value = '2027-03-31';",
+            vec![serde_json::Value::String(format!("{form} input[name=target_date]"))],
+        )
+        .await
+        .unwrap();
+        let _ = target;
+        c.find(Locator::Css(&format!("{form} button"))).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#answer-saved").await.contains("2-13"), "{backend}");
+        let now = s.store.checklist_answers("R7", mamori_model::SheetKind::Facility, None).await.unwrap();
+        let a = now.iter().find(|a| a.item_id == "2-13").unwrap();
+        assert!(!a.yes && a.target_date.as_deref() == Some("2027-03-31") && a.answered_by == "manager", "{backend}: {a:?}");
+
+        c.goto(&format!("{base}/checklist/roadmap?edition=R7")).await.unwrap();
+        let roadmap = text(&c, "#roadmap").await;
+        assert!(roadmap.contains("3-②"), "{backend}: {roadmap}");
+        shot(&c, &format!("{backend}-31-roadmap")).await;
+        logout(&c, &base).await;
+
+        // A vendor user: its own vendor sheet, no facility sheet, no roadmap.
+        login(&c, &base, "vendor").await;
+        c.goto(&format!("{base}/checklist?edition=R7&sheet=facility")).await.unwrap();
+        let h2 = text(&c, "main h2").await;
+        assert!(h2.contains("事業者確認用"), "{backend}: {h2}");
+        shot(&c, &format!("{backend}-32-checklist-vendor")).await;
+        c.find(Locator::Css("#answer-1-1-item button")).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#answer-saved").await.contains("1-1"), "{backend}");
+        let theirs = s.store.checklist_answers("R7", mamori_model::SheetKind::Vendor, Some(s.vendor_id)).await.unwrap();
+        assert_eq!(theirs.len(), 1, "{backend}");
+        c.goto(&format!("{base}/checklist/roadmap")).await.unwrap();
+        assert!(!text(&c, "main").await.contains("改善の道筋"), "{backend}: a vendor does not see the facility's roadmap");
+        logout(&c, &base).await;
+    }
+    c.close().await.unwrap();
+}

@@ -1,0 +1,125 @@
+//! `mamori checklist …` end to end on the demo facility: the answers the records contradict, an
+//! answer recorded and refused, the xlsx for the 保健所 taken back into another database, a new
+//! edition loaded from a form in the official style (mamori's own export), the roadmap, and
+//! carrying answers to a newer edition.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{fails, ok};
+use mamori_store::testing::TempDir;
+
+fn db(dir: &TempDir, name: &str) -> String {
+    dir.0.join(name).display().to_string()
+}
+
+fn json(db: &str, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(db, args)).unwrap()
+}
+
+#[test]
+fn checklist_on_the_demo_facility() {
+    let dir = TempDir::new().unwrap();
+    let demo = db(&dir, "demo.db");
+    ok(&demo, &["demo"]);
+
+    // The records contradict the demo's はい to 2-(5) (a leaver's account) and 3-(2) (no
+    // offline backup), in both editions.
+    for (edition, accounts, backup) in [("R6", "2-(5)", "3-(2)"), ("R7", "2-⑤", "3-②")] {
+        let view = json(&demo, &["checklist", "show", "--edition", edition, "--format", "json"]);
+        let warned: Vec<&str> = view["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["warning"] == true)
+            .map(|i| i["item"]["label"].as_str().unwrap())
+            .collect();
+        assert!(warned.contains(&accounts) && warned.contains(&backup), "{edition}: {warned:?}");
+    }
+    let text = ok(&demo, &["checklist", "show", "--edition", "R6"]);
+    assert!(text.contains("退職者のアカウントが有効のままです: nakamura.s, takahashi"), "{text}");
+
+    // Answering: a yes the records contradict is recorded, with the warning said at once.
+    let out = ok(&demo, &["checklist", "answer", "2-(5)", "--edition", "R6", "--device-class", "pc", "--answer", "yes", "--date", "2026-11-20"]);
+    assert!(out.contains("記録しました") && out.contains("矛盾"), "{out}");
+    // Refused: an item answered per class without the class, a bad date, an unknown item.
+    let err = fails(&demo, &["checklist", "answer", "2-(5)", "--edition", "R6", "--answer", "no"]);
+    assert!(err.contains("--device-class"), "{err}");
+    let err = fails(&demo, &["checklist", "answer", "1-(1)", "--edition", "R6", "--answer", "yes", "--date", "2026-02-30"]);
+    assert!(err.contains("2026-02-30"), "{err}");
+    let err = fails(&demo, &["checklist", "answer", "9-(9)", "--edition", "R6", "--answer", "yes"]);
+    assert!(err.contains("9-(9)"), "{err}");
+
+    // The roadmap: backup first or nearly, as JSON too.
+    let steps = json(&demo, &["checklist", "roadmap", "--edition", "R7", "--format", "json"]);
+    let topics: Vec<&str> = steps.as_array().unwrap().iter().map(|s| s["topic"].as_str().unwrap()).collect();
+    assert!(topics.iter().take(3).any(|t| *t == "backup"), "{topics:?}");
+
+    // Export for the 保健所, and back into another database.
+    let xlsx = dir.0.join("r7.xlsx");
+    ok(&demo, &["checklist", "export", "--edition", "R7", "-o", xlsx.to_str().unwrap()]);
+    let other = db(&dir, "other.db");
+    ok(&other, &["init", "--facility", "別の診療所"]);
+    let out = ok(&other, &["checklist", "import", xlsx.to_str().unwrap()]);
+    assert!(out.contains("回答 15 件を記録しました"), "{out}");
+    let a = json(&demo, &["checklist", "show", "--edition", "R7", "--format", "json"]);
+    let b = json(&other, &["checklist", "show", "--edition", "R7", "--format", "json"]);
+    let answers = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|i| i["lines"].as_array().unwrap().iter().map(move |l| (i["item"]["id"].to_string(), l["round1"]["yes"].to_string())))
+            .collect()
+    };
+    assert_eq!(answers(&a), answers(&b));
+    // A printable version.
+    let html = dir.0.join("r7.html");
+    ok(&demo, &["checklist", "export", "--edition", "R7", "--format", "html", "-o", html.to_str().unwrap()]);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("医療機関確認用") && page.contains("事業者確認用") && page.contains("2-⑤"), "html");
+
+    // Not an export: a clear error, nothing recorded.
+    let junk = dir.0.join("junk.xlsx");
+    std::fs::write(&junk, b"PK\x03\x04 not a workbook").unwrap();
+    let err = fails(&other, &["checklist", "import", junk.to_str().unwrap()]);
+    assert!(err.contains("junk.xlsx"), "{err}");
+
+    // Carry the R6 answers of a database that has only those to R7.
+    let carry = db(&dir, "carry.db");
+    ok(&carry, &["init", "--facility", "引継ぎ診療所"]);
+    ok(&carry, &["checklist", "answer", "1-(1)", "--edition", "R6", "--answer", "yes", "--date", "2025-01-10"]);
+    let out = ok(&carry, &["checklist", "carry", "--from", "R6", "--to", "R7"]);
+    assert!(out.contains("1 項目") && out.contains("2-⑦"), "{out}");
+}
+
+#[test]
+fn a_new_edition_is_loaded_from_a_form_in_the_official_style() {
+    let dir = TempDir::new().unwrap();
+    let demo = db(&dir, "demo.db");
+    ok(&demo, &["demo"]);
+    // mamori's export of R7 is laid out like the official form: title rows, merged cells,
+    // sections, per-row device classes, notes below the table.
+    let form = dir.0.join("form.xlsx");
+    ok(&demo, &["checklist", "export", "--edition", "R7", "-o", form.to_str().unwrap()]);
+    // Without --yes: what was understood, nothing stored.
+    let out = ok(&demo, &["checklist", "load-edition", form.to_str().unwrap(), "--id", "R8", "--fiscal-year", "令和8年度"]);
+    assert!(out.contains("2-⑬") && out.contains("--yes"), "{out}");
+    let editions = json(&demo, &["checklist", "editions", "--format", "json"]);
+    assert_eq!(editions.as_array().unwrap().len(), 2);
+    ok(&demo, &["checklist", "load-edition", form.to_str().unwrap(), "--id", "R8", "--fiscal-year", "令和8年度", "--yes"]);
+    let r8 = json(&demo, &["checklist", "show", "--edition", "R8", "--format", "json"]);
+    let labels: Vec<&str> = r8["items"].as_array().unwrap().iter().map(|i| i["item"]["label"].as_str().unwrap()).collect();
+    let r7 = json(&demo, &["checklist", "show", "--edition", "R7", "--format", "json"]);
+    let want: Vec<&str> = r7["items"].as_array().unwrap().iter().map(|i| i["item"]["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, want, "the form's items, in order");
+    // The loaded items are official text, answered like any other edition; the id is taken.
+    ok(&demo, &["checklist", "answer", "2-⑤", "--edition", "R8", "--device-class", "server", "--answer", "no", "--target-date", "2027-03-31"]);
+    let err = fails(&demo, &["checklist", "load-edition", form.to_str().unwrap(), "--id", "R8", "--yes"]);
+    assert!(err.contains("R8"), "{err}");
+    // Not a form: refused with the file named.
+    let text = dir.0.join("notes.xlsx");
+    std::fs::write(&text, b"hello").unwrap();
+    let err = fails(&demo, &["checklist", "load-edition", text.to_str().unwrap(), "--id", "R9"]);
+    assert!(err.contains("notes.xlsx"), "{err}");
+}
