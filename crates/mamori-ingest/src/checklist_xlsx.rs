@@ -72,9 +72,12 @@ pub struct AnswerLine {
     pub comment: String,
 }
 
-/// Writes the workbook: every sheet in order, then `extra` (name, headers, rows) worksheets
-/// (the devices a vendor maintains).
-pub fn write_checklist_xlsx(sheets: &[ExportSheet], extra: &[(String, Vec<String>, Vec<Vec<String>>)]) -> Result<Vec<u8>, String> {
+/// A plain worksheet after the checklist: name, headers, rows.
+pub type ExtraSheet = (String, Vec<String>, Vec<Vec<String>>);
+
+/// Writes the workbook: every sheet in order, then the `extra` worksheets (the devices a vendor
+/// maintains).
+pub fn write_checklist_xlsx(sheets: &[ExportSheet], extra: &[ExtraSheet]) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, FormatPattern, Workbook};
 
     let mut workbook = Workbook::new();

@@ -13,6 +13,7 @@
 //! This crate does no I/O of its own (the caller opens the file) and knows nothing about the
 //! database: it only turns bytes into plain data.
 
+pub mod checklist_form;
 pub mod checklist_xlsx;
 pub mod convert;
 pub mod cyclonedx;
