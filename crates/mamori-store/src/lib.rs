@@ -17,6 +17,7 @@ mod assets;
 mod audit;
 mod auth;
 pub mod checklist;
+pub mod contract;
 mod import;
 mod inventory;
 mod keys;

@@ -107,6 +107,10 @@ const HISTORY_TABLES: &[(&str, &[(&str, bool)])] = &[
         &[("id", true), ("edition", false), ("sheet", false), ("vendor_id", true), ("item_id", false), ("device_class", false), ("round", true), ("answer", false), ("checked_on", false), ("target_date", false), ("maturity", true), ("comment", false), ("evidence", false), ("answered_by", false), ("recorded_at", false)],
     ),
     (
+        "responsibilities",
+        &[("id", true), ("topic", false), ("facility", true), ("vendor_ids", false), ("not_applicable", true), ("note", false), ("updated_by", false), ("updated_at", false)],
+    ),
+    (
         "stocktakes",
         &[("id", true), ("at", false), ("actor", false), ("days", true), ("summary", false), ("report", false)],
     ),
@@ -268,6 +272,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "accounts",
     "backups",
     "checklist_answers",
+    "responsibilities",
     "external_connections",
     "contacts",
     "users",

@@ -264,12 +264,60 @@ async fn the_xlsx_for_the_inspection_has_the_official_layout_and_comes_back() {
         assert!(report.rejected.is_empty(), "{backend}: {:?}", report.rejected);
         let theirs = demo_store.checklist_answers("R7", SheetKind::Facility, None).await.unwrap();
         let ours = store.checklist_answers("R7", SheetKind::Facility, None).await.unwrap();
-        let key = |v: &[mamori_store::checklist::ChecklistAnswer]| -> Vec<(String, Option<DeviceClass>, bool, Option<String>, Option<String>)> {
+        type Key = (String, Option<DeviceClass>, bool, Option<String>, Option<String>);
+        let key = |v: &[mamori_store::checklist::ChecklistAnswer]| -> Vec<Key> {
             v.iter().map(|a| (a.item_id.clone(), a.device_class, a.yes, a.checked_on.clone(), a.target_date.clone())).collect()
         };
         assert_eq!(key(&ours), key(&theirs), "{backend}: the export re-imported restores the answers");
         assert_eq!(report.recorded, theirs.len(), "{backend}");
         // Importing it again changes nothing.
         assert_eq!(store.import_checklist_xlsx("t", "again.xlsx", &bytes).await.unwrap().recorded, 0, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn responsibility_matrix_defaults_assignments_and_clauses() {
+    for (backend, db) in fresh_databases().await {
+        let store = demo(&db.url).await;
+        let vendors = store.list_vendors().await.unwrap();
+        let emr = vendors.iter().find(|v| v.kind == mamori_model::VendorKind::Emr).unwrap().id;
+        let network = vendors.iter().find(|v| v.kind == mamori_model::VendorKind::Network).unwrap().id;
+        let m = store.responsibility_matrix("R7").await.unwrap();
+        let row = |topic: &str| m.rows.iter().find(|r| r.topic == topic).unwrap().responsibility.clone();
+        // The EMR vendor maintains remotely: the remote-maintenance items are in its matrix.
+        let remote = row("remote_maintenance");
+        assert!(remote.default && remote.vendor_ids.contains(&emr), "{backend}: {remote:?}");
+        assert!(!remote.vendor_ids.contains(&network), "{backend}: the network vendor has no remote maintenance");
+        assert_eq!(row("source_restriction").vendor_ids, [network], "{backend}");
+        assert!(row("bcp").facility && row("bcp").vendor_ids.is_empty(), "{backend}");
+        // Every topic of the edition has a row, once, with its items.
+        assert_eq!(m.rows.iter().find(|r| r.topic == "backup").unwrap().items, ["3-②"], "{backend}");
+
+        // Assigned by hand: kept, audited; unknown topics and vendors refused.
+        store.set_responsibility("manager", "backup", true, &[emr, emr], false, Some("NASはベンダー")).await.unwrap();
+        let b = store.responsibility_matrix("R7").await.unwrap().rows.into_iter().find(|r| r.topic == "backup").unwrap().responsibility;
+        assert!(!b.default && b.facility && b.vendor_ids == [emr] && b.note.as_deref() == Some("NASはベンダー"), "{backend}: {b:?}");
+        assert!(matches!(store.set_responsibility("m", "nonsense", true, &[], false, None).await, Err(StoreError::Missing { .. })));
+        assert!(matches!(store.set_responsibility("m", "backup", true, &[999], false, None).await, Err(StoreError::Missing { .. })));
+        let audit = store.list_audit(&mamori_store::AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
+        assert_eq!(audit.iter().filter(|e| e.action == "contract.responsibility").count(), 1, "{backend}");
+
+        // The EMR vendor's clauses: the general ones, then its topics with their items.
+        let c = store.contract_clauses(Lang::Ja, "R7", emr, 30, 7).await.unwrap();
+        assert!(c.groups[0].topic.is_none() && !c.groups[0].clauses.is_empty(), "{backend}");
+        let topics: Vec<&str> = c.groups.iter().filter_map(|g| g.topic.as_deref()).collect();
+        assert!(topics.contains(&"remote_maintenance") && topics.contains(&"backup"), "{backend}: {topics:?}");
+        assert!(!topics.contains(&"source_restriction"), "{backend}");
+        let all = c.groups.iter().flat_map(|g| g.clauses.iter()).cloned().collect::<Vec<_>>().join("\n");
+        assert!(all.contains(&c.vendor.name) && all.contains("みなと内科クリニック") && all.contains("7日以内"), "{backend}");
+        assert!(!all.contains('{'), "{backend}: every placeholder filled");
+        // Not applicable takes a topic out of every contract.
+        store.set_responsibility("manager", "backup", true, &[emr], true, None).await.unwrap();
+        let c = store.contract_clauses(Lang::Ja, "R7", emr, 30, 7).await.unwrap();
+        assert!(!c.groups.iter().any(|g| g.topic.as_deref() == Some("backup")), "{backend}");
+
+        // Who has returned the vendor sheet.
+        let status = store.vendor_answer_status("R7").await.unwrap();
+        assert!(status.iter().all(|(_, answered, lines)| *answered == 0 && *lines > 0), "{backend}");
     }
 }

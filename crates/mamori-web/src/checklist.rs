@@ -141,6 +141,12 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) 
         SheetKind::Vendor => vendor.is_some() && (ctx.user.role.can_edit() || ctx.user.role == Role::Vendor),
     };
     let is_vendor_user = ctx.user.role == Role::Vendor;
+    // Which vendors have answered their sheet (「事業者からの提出がなされないケースが散見される」).
+    let status = if sheet == SheetKind::Vendor && !is_vendor_user {
+        state.store.vendor_answer_status(&view.edition_id).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     // Each item with the section heading that starts before it, if any.
     let mut last = None;
     let entries: Vec<(Option<&mamori_model::checklist::ChecklistSection>, &ItemView)> = view
@@ -189,6 +195,27 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) 
         section.cards {
             div.card { span.num id="answered" { (view.answered) " / " (view.lines) } span.label { (ctx.t("checklist_page.answered")) } }
             div.card.alert-card[view.warnings > 0] id="warnings" { span.num { (view.warnings) } span.label { (ctx.t("checklist_page.warnings")) } }
+        }
+        @if !status.is_empty() {
+            section.panel id="vendor-status" {
+                h2 { (ctx.t("checklist_page.vendor_status")) }
+                table.list {
+                    thead { tr { th { (ctx.t("checklist_page.vendor")) } th { (ctx.t("checklist_page.answered")) } th {} } }
+                    tbody {
+                        @for (v, answered, lines) in &status {
+                            tr {
+                                td { a href={ "/checklist?edition=" (view.edition_id) "&sheet=vendor&vendor=" (v.id) } { (v.name) } }
+                                td { (answered) " / " (lines) }
+                                td {
+                                    @if *answered == 0 { (badge("high", ctx.t("checklist_page.not_submitted"))) }
+                                    @else if answered < lines { (badge("medium", ctx.t("checklist_page.partly"))) }
+                                    @else { (badge("ok", ctx.t("checklist_page.complete"))) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         @if sheet == SheetKind::Vendor && vendor.is_none() {
             p.alert.error role="status" { (ctx.t("checklist_page.pick_vendor")) }

@@ -11,6 +11,7 @@ mod api;
 mod attention;
 mod auth;
 pub mod checklist;
+pub mod contract;
 mod import;
 mod pages;
 mod queue;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(import::routes(state.config.max_upload_bytes))
         .merge(queue::routes())
         .merge(checklist::routes())
+        .merge(contract::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -87,6 +87,9 @@ pub(crate) fn layout_with_head(ctx: &Ctx, facility: &str, title: &str, head: Mar
                             (nav_item(ctx, "/stocktake", "stocktake_page.nav"))
                         }
                         (nav_item(ctx, "/checklist", "checklist_page.nav"))
+                        @if ctx.user.role != Role::Vendor {
+                            (nav_item(ctx, "/contract", "contract_page.nav"))
+                        }
                         @if matches!(ctx.user.role, Role::Admin | Role::Manager) {
                             (nav_item(ctx, "/audit", "nav.audit"))
                         }

@@ -366,6 +366,24 @@ async fn checklist_in_chromium() {
         let roadmap = text(&c, "#roadmap").await;
         assert!(roadmap.contains("3-②"), "{backend}: {roadmap}");
         shot(&c, &format!("{backend}-31-roadmap")).await;
+
+        // The responsibility matrix: assign USB media to the network vendor as well.
+        c.goto(&format!("{base}/contract")).await.unwrap();
+        let remote = s.store.responsibility_matrix("R7").await.unwrap();
+        let emr = remote.vendors.iter().find(|v| v.kind == mamori_model::VendorKind::Emr).unwrap().id;
+        let emr_box = c.find(Locator::Css(&format!("#row-remote_maintenance input[name=vendor][value='{emr}']"))).await.unwrap();
+        assert!(emr_box.prop("checked").await.unwrap().as_deref() == Some("true"), "{backend}: EMR vendor holds remote maintenance");
+        let network = remote.vendors.iter().find(|v| v.kind == mamori_model::VendorKind::Network).unwrap().id;
+        c.find(Locator::Css(&format!("#row-usb_media input[name=vendor][value='{network}']"))).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("#set-usb_media button")).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#matrix-saved").await.contains("usb_media"), "{backend}");
+        let after = s.store.responsibility_matrix("R7").await.unwrap();
+        let usb = &after.rows.iter().find(|r| r.topic == "usb_media").unwrap().responsibility;
+        assert!(!usb.default && usb.facility && usb.vendor_ids == [network], "{backend}: {usb:?}");
+        shot(&c, &format!("{backend}-33-contract-matrix")).await;
+        c.goto(&format!("{base}/contract/clauses?vendor={emr}")).await.unwrap();
+        assert!(text(&c, "h1").await.contains("保守契約に明記する事項"), "{backend}");
+        shot(&c, &format!("{backend}-34-contract-clauses")).await;
         logout(&c, &base).await;
 
         // A vendor user: its own vendor sheet, no facility sheet, no roadmap.

@@ -74,6 +74,9 @@ enum Command {
     /// 厚生労働省チェックリスト（回答・記録との照合・提出用出力） / The MHLW checklist
     #[command(subcommand)]
     Checklist(crate::checklist::ChecklistCmd),
+    /// 保守契約：対応分担表と契約に明記する事項 / Maintenance contracts: responsibility matrix and clauses
+    #[command(subcommand)]
+    Contract(crate::contract::ContractCmd),
     /// Web 画面と API を起動 / Start the web interface and API
     Serve(ServeArgs),
     /// データベースの健全性を確認（正常なら終了コード 0） / Check the database (exit 0 when healthy)
@@ -468,6 +471,10 @@ async fn run(cli: Cli, lang: Lang) -> CliResult {
         Command::Checklist(cmd) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;
             crate::checklist::run(&store, lang, &who, cmd).await
+        }
+        Command::Contract(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::contract::run(&store, lang, &who, cmd).await
         }
         Command::Serve(a) => serve(&cli, lang, a).await,
         Command::Healthcheck(f) => {

@@ -3,6 +3,7 @@
 
 mod checklist;
 mod cli;
+mod contract;
 mod inventory;
 mod output;
 

@@ -123,3 +123,26 @@ fn a_new_edition_is_loaded_from_a_form_in_the_official_style() {
     let err = fails(&demo, &["checklist", "load-edition", text.to_str().unwrap(), "--id", "R9"]);
     assert!(err.contains("notes.xlsx"), "{err}");
 }
+
+#[test]
+fn contract_matrix_and_clauses() {
+    let dir = TempDir::new().unwrap();
+    let demo = db(&dir, "demo.db");
+    ok(&demo, &["demo"]);
+    let m = json(&demo, &["contract", "matrix", "--format", "json"]);
+    let emr = m["vendors"].as_array().unwrap().iter().find(|v| v["kind"] == "emr").unwrap()["id"].clone();
+    let remote = m["rows"].as_array().unwrap().iter().find(|r| r["topic"] == "remote_maintenance").unwrap();
+    assert!(remote["responsibility"]["vendor_ids"].as_array().unwrap().contains(&emr), "{remote}");
+    let table = ok(&demo, &["contract", "matrix"]);
+    assert!(table.contains("株式会社なにわ医療システム") && table.contains("2-②"), "{table}");
+    ok(&demo, &["contract", "set", "usb_media", "--facility", "--vendor", "ベイサイド"]);
+    let text = ok(&demo, &["contract", "clauses", "--vendor", "ベイサイド", "--kev-days", "3"]);
+    assert!(text.contains("3日以内") && text.contains("USB"), "{text}");
+    let html = dir.0.join("clauses.html");
+    ok(&demo, &["contract", "clauses", "--vendor", "なにわ", "--format", "html", "-o", html.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<ol start=\"1\">"));
+    let err = fails(&demo, &["contract", "clauses", "--vendor", "存在しない事業者"]);
+    assert!(err.contains("存在しない事業者"), "{err}");
+    let err = fails(&demo, &["contract", "set", "nonsense", "--facility"]);
+    assert!(err.contains("nonsense"), "{err}");
+}

@@ -46,3 +46,17 @@ CREATE TABLE checklist_answers (
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX checklist_answers_key ON checklist_answers (edition, sheet, item_id, device_class, round, id);
+
+-- Who acts on each checklist topic (the responsibility matrix for the maintenance contracts).
+-- A topic without a row follows mamori's defaults by vendor type.
+CREATE TABLE responsibilities (
+    id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL UNIQUE,
+    facility INTEGER NOT NULL DEFAULT 0,
+    -- JSON array of vendor ids.
+    vendor_ids TEXT NOT NULL DEFAULT '[]',
+    not_applicable INTEGER NOT NULL DEFAULT 0,
+    note TEXT,
+    updated_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
