@@ -18,6 +18,7 @@ pub mod checklist_xlsx;
 pub mod convert;
 pub mod cyclonedx;
 pub mod detect;
+pub mod docx;
 pub mod dnsmasq;
 pub mod kea;
 pub mod leases;

@@ -83,6 +83,61 @@ pub fn builtin_editions() -> &'static [ChecklistEdition] {
     })
 }
 
+/// The MHLW BCP 確認表 (サイバー攻撃を想定した事業継続計画策定の確認表), as far as it is known.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct BcpTable {
+    pub id: String,
+    pub title_ja: String,
+    pub title_en: String,
+    pub source_note_ja: String,
+    pub source_note_en: String,
+    pub phases: Vec<BcpPhase>,
+}
+
+/// A phase: 1 平時, 2 検知, 3 初動対応, 4 復旧処理, 5 事後対応.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct BcpPhase {
+    pub number: u32,
+    pub name_ja: String,
+    pub name_en: String,
+    #[serde(default)]
+    pub note_ja: Option<String>,
+    #[serde(default)]
+    pub note_en: Option<String>,
+    #[serde(default)]
+    pub items: Vec<BcpItem>,
+}
+
+/// An item of the BCP 確認表.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct BcpItem {
+    pub id: String,
+    pub text_ja: String,
+    #[serde(default)]
+    pub text_en: Option<String>,
+    pub confidence: mamori_model::Confidence,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub note_ja: Option<String>,
+    #[serde(default)]
+    pub note_en: Option<String>,
+}
+
+/// The BCP 確認表 shipped in `content/checklist/bcp-r6.toml`.
+pub fn bcp_table() -> Option<&'static BcpTable> {
+    static TABLE: OnceLock<Option<BcpTable>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| match toml::from_str(include_str!("../../../content/checklist/bcp-r6.toml")) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::error!(error = %e, "BCP content does not parse");
+                None
+            }
+        })
+        .as_ref()
+}
+
 /// The maturity model, by topic.
 pub fn maturity_model() -> &'static BTreeMap<String, MaturityDef> {
     static MODEL: OnceLock<BTreeMap<String, MaturityDef>> = OnceLock::new();
@@ -298,6 +353,17 @@ impl Store {
         let items: usize = edition.sheets.iter().map(|s| s.items.len()).sum();
         if items == 0 {
             return Err(StoreError::Format("the edition has no item".into()));
+        }
+        for sheet in &edition.sheets {
+            let mut seen = std::collections::BTreeSet::new();
+            for item in &sheet.items {
+                if item.id.trim().is_empty() || item.label.trim().is_empty() || item.text_ja.trim().is_empty() {
+                    return Err(StoreError::Format(format!("{}: an item without id, label or text ({})", sheet.name_ja, item.label)));
+                }
+                if !seen.insert(item.id.as_str()) {
+                    return Err(StoreError::Format(format!("{}: item {} appears twice", sheet.name_ja, item.id)));
+                }
+            }
         }
         let content = serde_json::to_string(edition).map_err(|e| StoreError::Format(e.to_string()))?;
         let mut tx = self.write_tx().await?;

@@ -233,6 +233,15 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) 
                         " " span.badge.check title=(iv.item.note_ja.as_deref().unwrap_or_default()) { (ctx.t(&iv.item.confidence.label_key())) }
                     }
                     @if !iv.item.guideline_refs.is_empty() { div.muted { "▶ " (iv.item.guideline_refs.join(" ▶ ")) } }
+                    @if view.sheet == SheetKind::Facility {
+                        @if let Some(def) = iv.item.topic.as_ref().and_then(|t| mamori_store::checklist::maturity_model().get(t)) {
+                            div.muted.maturity {
+                                (tf(ctx.lang, "checklist_page.level", &[("level", &iv.level)]))
+                                @if iv.level > 0 { "：" (def.level(ctx.lang, iv.level)) }
+                                @if iv.level < 3 { " — " (ctx.t("checklist_page.next")) "：" (def.next(ctx.lang, iv.level + 1)) }
+                            }
+                        }
+                    }
                 }
                 @if iv.warning {
                     p.alert.error role="alert" { "⚠ " (ctx.t("checklist_cli.contradicted")) }

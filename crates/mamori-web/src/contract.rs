@@ -31,6 +31,7 @@ struct Params {
     saved: Option<String>,
     days: Option<u32>,
     kev_days: Option<u32>,
+    format: Option<String>,
 }
 
 async fn edition(state: &AppState, given: Option<&str>) -> mamori_store::Result<String> {
@@ -61,6 +62,7 @@ async fn matrix(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>
         div.actions {
             @for v in &m.vendors {
                 a.button href={ "/contract/clauses?edition=" (m.edition) "&vendor=" (v.id) } id={ "clauses-" (v.id) } { (tf(ctx.lang, "contract_page.clauses_for", &[("vendor", &v.name)])) }
+                a.button href={ "/contract/clauses?edition=" (m.edition) "&vendor=" (v.id) "&format=docx" } { "docx" }
             }
         }
         table.list.matrix id="matrix" {
@@ -139,10 +141,54 @@ async fn clauses(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params
     let Some(vendor) = p.vendor else {
         return (StatusCode::BAD_REQUEST, ctx.t("contract_page.pick_vendor").to_owned()).into_response();
     };
-    match state.store.contract_clauses(ctx.lang, &ed, vendor, p.days.unwrap_or(30), p.kev_days.unwrap_or(7)).await {
-        Ok(c) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], clauses_html(ctx.lang, &c)).into_response(),
-        Err(e) => store_error_page(ctx.lang, &e),
+    let c = match state.store.contract_clauses(ctx.lang, &ed, vendor, p.days.unwrap_or(30), p.kev_days.unwrap_or(7)).await {
+        Ok(c) => c,
+        Err(e) => return store_error_page(ctx.lang, &e),
+    };
+    if p.format.as_deref() == Some("docx") {
+        return match clauses_docx(ctx.lang, &c) {
+            Ok(bytes) => (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                    (header::CONTENT_DISPOSITION, "attachment; filename=\"contract-clauses.docx\""),
+                ],
+                bytes,
+            )
+                .into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        };
     }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], clauses_html(ctx.lang, &c)).into_response()
+}
+
+/// The clauses for one vendor as a Word document, to edit into the contract.
+pub fn clauses_docx(lang: Lang, c: &VendorClauses) -> Result<Vec<u8>, String> {
+    use mamori_ingest::docx::{Block, write_docx};
+    let mut blocks = vec![
+        Block::Title(tf(lang, "contract_cli.clauses_title", &[("vendor", &c.vendor.name), ("facility", &c.facility)])),
+        Block::Note(t(lang, "contract_page.clauses_note").to_owned()),
+    ];
+    if !c.devices.is_empty() {
+        blocks.push(Block::Paragraph(
+            None,
+            format!("{}：{}", t(lang, "contract_page.devices"), c.devices.join(if lang == Lang::Ja { "、" } else { ", " })),
+        ));
+    }
+    let mut n = 0;
+    for g in &c.groups {
+        let title = if g.items.is_empty() {
+            g.title.clone()
+        } else {
+            format!("{}（{} {}）", g.title, t(lang, "contract_page.items"), g.items.join(", "))
+        };
+        blocks.push(Block::Heading(title));
+        for clause in &g.clauses {
+            n += 1;
+            blocks.push(Block::Paragraph(Some(n), clause.clone()));
+        }
+    }
+    write_docx(&blocks)
 }
 
 /// The clauses for one vendor as a printable document, to hand over or attach to the contract.

@@ -38,6 +38,8 @@ pub enum ChecklistCmd {
     },
     /// 次に取り組むこと（成熟度の向上、リスク低減の大きい順） / What to do next, largest risk reduction first
     Roadmap(RoadmapArgs),
+    /// サイバー攻撃を想定したBCP策定の確認表（平時・検知・初動対応・復旧処理・事後対応） / The BCP 確認表
+    Bcp(FormatOnly),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -166,7 +168,7 @@ pub struct ExportArgs {
 
 #[derive(Args)]
 pub struct LoadArgs {
-    /// 厚生労働省の様式（xlsx） / The official form (xlsx)
+    /// 厚生労働省の様式（xlsx）、または版のデータ（TOML・JSON） / The official form (xlsx), or an edition as data (TOML, JSON)
     file: PathBuf,
     /// 新しい版のID（例 R8） / Id of the new edition (e.g. R8)
     #[arg(long)]
@@ -315,13 +317,35 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> Cl
         ChecklistCmd::LoadEdition(a) => {
             let name = a.file.display().to_string();
             let bytes = std::fs::read(&a.file).map_err(|e| Failure(format!("{name}: {e}"), 1))?;
-            let reading = mamori_ingest::checklist_form::read_checklist_form(
-                &name,
-                std::io::Cursor::new(&bytes),
-                &a.id,
-                a.fiscal_year.as_deref(),
-            )
-            .map_err(|e| Failure(tf(lang, "import.unreadable", &[("detail", &e)]), 1))?;
+            // An edition as data (TOML like content/checklist/r7.toml, or JSON), or the official
+            // form (xlsx).
+            let ext = a.file.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+            let reading = if ext == "toml" || ext == "json" {
+                let text = String::from_utf8(bytes.clone()).map_err(|e| Failure(format!("{name}: {e}"), 1))?;
+                let mut edition: mamori_model::checklist::ChecklistEdition = if ext == "toml" {
+                    toml::from_str(&text).map_err(|e| Failure(format!("{name}: {e}"), 1))?
+                } else {
+                    serde_json::from_str(&text).map_err(|e| Failure(format!("{name}: {e}"), 1))?
+                };
+                edition.id.clone_from(&a.id);
+                if let Some(y) = &a.fiscal_year {
+                    edition.fiscal_year_ja.clone_from(y);
+                }
+                let summary = edition
+                    .sheets
+                    .iter()
+                    .map(|s| format!("{}: {}", s.name_ja, tf(lang, "checklist_cli.items", &[("n", &s.items.len())])))
+                    .collect();
+                mamori_ingest::checklist_form::FormReading { edition, summary, warnings: Vec::new() }
+            } else {
+                mamori_ingest::checklist_form::read_checklist_form(
+                    &name,
+                    std::io::Cursor::new(&bytes),
+                    &a.id,
+                    a.fiscal_year.as_deref(),
+                )
+                .map_err(|e| Failure(tf(lang, "import.unreadable", &[("detail", &e)]), 1))?
+            };
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", tf(lang, "checklist_cli.understood", &[("file", &name)])).map_err(io_fail)?;
             for s in &reading.summary {
@@ -364,6 +388,27 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> Cl
             println!("{}", tf(lang, "checklist_cli.carried", &[("n", &report.carried.len()), ("from", from), ("to", to)]));
             if !report.to_answer.is_empty() {
                 println!("{}", tf(lang, "checklist_cli.to_answer", &[("list", &report.to_answer.join(", "))]));
+            }
+            Ok(())
+        }
+        ChecklistCmd::Bcp(f) => {
+            let table = mamori_store::checklist::bcp_table().ok_or_else(|| Failure("content/checklist/bcp-r6.toml".into(), 1))?;
+            if f.format == Format::Json {
+                return output::json(&mut std::io::stdout().lock(), table).map_err(io_fail);
+            }
+            let ja = lang == Lang::Ja;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", if ja { &table.title_ja } else { &table.title_en }).map_err(io_fail)?;
+            writeln!(out, "{}", if ja { &table.source_note_ja } else { &table.source_note_en }).map_err(io_fail)?;
+            for p in &table.phases {
+                writeln!(out, "\n■ {} {}", p.number, if ja { &p.name_ja } else { &p.name_en }).map_err(io_fail)?;
+                for i in &p.items {
+                    let text = if ja { &i.text_ja } else { i.text_en.as_ref().unwrap_or(&i.text_ja) };
+                    writeln!(out, "  {} {text} ［{}］", i.id, t(lang, &i.confidence.label_key())).map_err(io_fail)?;
+                }
+                if let Some(note) = if ja { &p.note_ja } else { &p.note_en } {
+                    writeln!(out, "  ※ {note}").map_err(io_fail)?;
+                }
             }
             Ok(())
         }

@@ -52,6 +52,7 @@ pub struct SetArgs {
 pub enum ClauseFormat {
     Text,
     Html,
+    Docx,
     Json,
 }
 
@@ -136,7 +137,15 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ContractCmd) -> Cli
             let ed = edition(store, lang, &a.edition).await?;
             let vendor = vendor_by_name(store, lang, &a.vendor).await?;
             let c = store.contract_clauses(lang, &ed, vendor, a.days, a.kev_days).await.map_err(fail)?;
+            if a.format == ClauseFormat::Docx {
+                let bytes = mamori_web::contract::clauses_docx(lang, &c).map_err(|e| Failure(e, 1))?;
+                let path = a.output.clone().unwrap_or_else(|| PathBuf::from("contract-clauses.docx"));
+                std::fs::write(&path, bytes).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
+                println!("{}", tf(lang, "checklist_cli.exported", &[("path", &path.display())]));
+                return Ok(());
+            }
             let out = match a.format {
+                ClauseFormat::Docx => String::new(),
                 ClauseFormat::Json => {
                     let mut buf = Vec::new();
                     output::json(&mut buf, &c).map_err(io_fail)?;

@@ -85,6 +85,13 @@ fn checklist_on_the_demo_facility() {
     let err = fails(&other, &["checklist", "import", junk.to_str().unwrap()]);
     assert!(err.contains("junk.xlsx"), "{err}");
 
+    // The BCP 確認表: the five phases, with what is known of them.
+    let bcp = ok(&demo, &["checklist", "bcp"]);
+    for phase in ["平時", "検知", "初動対応", "復旧処理", "事後対応"] {
+        assert!(bcp.contains(phase), "{bcp}");
+    }
+    assert!(bcp.contains("5-2 再発防止策の検討・策定"), "{bcp}");
+
     // Carry the R6 answers of a database that has only those to R7.
     let carry = db(&dir, "carry.db");
     ok(&carry, &["init", "--facility", "引継ぎ診療所"]);
@@ -117,6 +124,12 @@ fn a_new_edition_is_loaded_from_a_form_in_the_official_style() {
     ok(&demo, &["checklist", "answer", "2-⑤", "--edition", "R8", "--device-class", "server", "--answer", "no", "--target-date", "2027-03-31"]);
     let err = fails(&demo, &["checklist", "load-edition", form.to_str().unwrap(), "--id", "R8", "--yes"]);
     assert!(err.contains("R8"), "{err}");
+    // An edition as data, as the shipped ones are written: no code change to add one.
+    let toml = dir.0.join("r7copy.toml");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../../content/checklist/r7.toml"), &toml).unwrap();
+    ok(&demo, &["checklist", "load-edition", toml.to_str().unwrap(), "--id", "R7-copy", "--yes"]);
+    let copy = json(&demo, &["checklist", "show", "--edition", "R7-copy", "--format", "json"]);
+    assert_eq!(copy["items"].as_array().unwrap().len(), want.len());
     // Not a form: refused with the file named.
     let text = dir.0.join("notes.xlsx");
     std::fs::write(&text, b"hello").unwrap();
@@ -141,6 +154,10 @@ fn contract_matrix_and_clauses() {
     let html = dir.0.join("clauses.html");
     ok(&demo, &["contract", "clauses", "--vendor", "なにわ", "--format", "html", "-o", html.to_str().unwrap()]);
     assert!(std::fs::read_to_string(&html).unwrap().contains("<ol start=\"1\">"));
+    let docx = dir.0.join("clauses.docx");
+    ok(&demo, &["contract", "clauses", "--vendor", "なにわ", "--format", "docx", "-o", docx.to_str().unwrap()]);
+    let bytes = std::fs::read(&docx).unwrap();
+    assert!(bytes.starts_with(b"PK"), "a zip package");
     let err = fails(&demo, &["contract", "clauses", "--vendor", "存在しない事業者"]);
     assert!(err.contains("存在しない事業者"), "{err}");
     let err = fails(&demo, &["contract", "set", "nonsense", "--facility"]);
