@@ -202,7 +202,23 @@ pub struct ChecklistAnswer {
     pub evidence: Option<String>,
     pub answered_by: String,
     pub recorded_at: String,
+    /// Files attached to this answer as evidence.
+    #[serde(default)]
+    pub files: Vec<EvidenceFileRef>,
 }
+
+/// A file attached to an answer (its content is fetched with [`Store::checklist_file`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EvidenceFileRef {
+    pub id: Id,
+    pub file_name: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// Largest evidence file accepted, and most files per answer.
+pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_EVIDENCE_FILES: usize = 5;
 
 /// An answer to record.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -219,7 +235,11 @@ pub struct NewAnswer {
     pub target_date: Option<String>,
     pub maturity: Option<u8>,
     pub comment: Option<String>,
+    /// A link or a document reference that shows it.
     pub evidence: Option<String>,
+    /// Files to attach as evidence: name and content.
+    #[serde(skip)]
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 const ANSWER_COLUMNS: &str = "id, edition, sheet, vendor_id, item_id, device_class, round, answer, checked_on, \
@@ -251,7 +271,15 @@ fn row_to_answer(r: &sqlx::any::AnyRow) -> Result<ChecklistAnswer> {
         evidence: r.try_get("evidence")?,
         answered_by: r.try_get("answered_by")?,
         recorded_at: r.try_get("recorded_at")?,
+        files: Vec::new(),
     })
+}
+
+/// A file name as given by a browser or a path: the last component, without control characters.
+fn clean_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cleaned.trim().is_empty() { "evidence".to_owned() } else { cleaned }
 }
 
 fn valid_date(field: &str, d: Option<&str>) -> Result<()> {
@@ -297,6 +325,12 @@ fn validate_answer(edition: &ChecklistEdition, a: &NewAnswer) -> Result<String> 
     }
     valid_date("checked_on", a.checked_on.as_deref())?;
     valid_date("target_date", a.target_date.as_deref())?;
+    if a.files.len() > MAX_EVIDENCE_FILES {
+        return Err(StoreError::Format(format!("at most {MAX_EVIDENCE_FILES} files per answer")));
+    }
+    if let Some((name, _)) = a.files.iter().find(|(_, b)| b.is_empty() || b.len() > MAX_EVIDENCE_BYTES) {
+        return Err(StoreError::Format(format!("{name}: an evidence file must hold 1 byte to {} MiB", MAX_EVIDENCE_BYTES / 1024 / 1024)));
+    }
     for (field, v) in [("comment", &a.comment), ("evidence", &a.evidence)] {
         if v.as_ref().is_some_and(|v| v.len() > 4000) {
             return Err(StoreError::Format(format!("{field}: longer than 4000 bytes")));
@@ -423,6 +457,7 @@ impl Store {
                 && c.maturity == a.maturity
                 && c.comment == a.comment
                 && c.evidence == a.evidence
+                && a.files.is_empty()
             {
                 continue;
             }
@@ -464,6 +499,24 @@ impl Store {
             if let Some(v) = a.vendor_id {
                 d.insert("vendor_id".into(), Value::from(v));
             }
+            for (name, bytes) in &a.files {
+                use base64::Engine as _;
+                let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+                sqlx::query(
+                    "INSERT INTO checklist_files (answer_id, file_name, size, sha256, content, uploaded_by, uploaded_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(clean_name(name))
+                .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
+                .bind(sha.clone())
+                .bind(base64::engine::general_purpose::STANDARD.encode(bytes))
+                .bind(actor.to_owned())
+                .bind(now())
+                .execute(&mut *tx.tx)
+                .await?;
+                d.insert(format!("file:{}", clean_name(name)), Value::String(sha));
+            }
             tx.audit(actor, "checklist.answer", "checklist_answer", Some(id), d).await?;
             written += 1;
         }
@@ -490,7 +543,53 @@ impl Store {
         .bind(vendor_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(row_to_answer).collect()
+        let mut answers = rows.iter().map(row_to_answer).collect::<Result<Vec<_>>>()?;
+        self.attach_file_refs(&mut answers).await?;
+        Ok(answers)
+    }
+
+    async fn attach_file_refs(&self, answers: &mut [ChecklistAnswer]) -> Result<()> {
+        let ids: Vec<Id> = answers.iter().map(|a| a.id).collect();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, answer_id, file_name, size, sha256 FROM checklist_files WHERE answer_id IN ({}) ORDER BY id",
+                crate::util::placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let answer: Id = r.try_get("answer_id")?;
+                if let Some(a) = answers.iter_mut().find(|a| a.id == answer) {
+                    a.files.push(EvidenceFileRef {
+                        id: r.try_get("id")?,
+                        file_name: r.try_get("file_name")?,
+                        size: r.try_get("size")?,
+                        sha256: r.try_get("sha256")?,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An evidence file: the answer it belongs to (for access checks), its name and content.
+    pub async fn checklist_file(&self, id: Id) -> Result<(ChecklistAnswer, String, Vec<u8>)> {
+        use base64::Engine as _;
+        let r = sqlx::query("SELECT answer_id, file_name, content FROM checklist_files WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::Missing { entity: "evidence file", id: id.to_string() })?;
+        let answer_id: Id = r.try_get("answer_id")?;
+        let content: String = r.try_get("content")?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(content).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let a = sqlx::query(&format!("SELECT {ANSWER_COLUMNS} FROM checklist_answers WHERE id = $1"))
+            .bind(answer_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok((row_to_answer(&a)?, r.try_get("file_name")?, bytes))
     }
 
     /// Every answer ever recorded for an item, newest first.
@@ -509,7 +608,9 @@ impl Store {
         .bind(item_id.to_owned())
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(row_to_answer).collect()
+        let mut answers = rows.iter().map(row_to_answer).collect::<Result<Vec<_>>>()?;
+        self.attach_file_refs(&mut answers).await?;
+        Ok(answers)
     }
 
     /// Carries the facility's answers from one edition to another: each item of `to` whose
@@ -562,6 +663,7 @@ impl Store {
                     maturity: a.maturity,
                     comment: Some(tf(Lang::Ja, "checklist.carried_from", &[("edition", &from_ed.id), ("item", &source.label)])),
                     evidence: a.evidence.clone(),
+                    files: Vec::new(),
                 });
                 carried = true;
             }
@@ -1274,6 +1376,7 @@ impl Store {
                         maturity: None,
                         comment: Some(l.comment.clone()).filter(|c| !c.is_empty()),
                         evidence: None,
+                        files: Vec::new(),
                     });
                 }
             }

@@ -107,6 +107,10 @@ const HISTORY_TABLES: &[(&str, &[(&str, bool)])] = &[
         &[("id", true), ("edition", false), ("sheet", false), ("vendor_id", true), ("item_id", false), ("device_class", false), ("round", true), ("answer", false), ("checked_on", false), ("target_date", false), ("maturity", true), ("comment", false), ("evidence", false), ("answered_by", false), ("recorded_at", false)],
     ),
     (
+        "checklist_files",
+        &[("id", true), ("answer_id", true), ("file_name", false), ("size", true), ("sha256", false), ("content", false), ("uploaded_by", false), ("uploaded_at", false)],
+    ),
+    (
         "responsibilities",
         &[("id", true), ("topic", false), ("facility", true), ("vendor_ids", false), ("not_applicable", true), ("note", false), ("updated_by", false), ("updated_at", false)],
     ),
@@ -272,6 +276,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "accounts",
     "backups",
     "checklist_answers",
+    "checklist_files",
     "responsibilities",
     "external_connections",
     "contacts",

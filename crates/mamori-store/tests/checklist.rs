@@ -321,3 +321,36 @@ async fn responsibility_matrix_defaults_assignments_and_clauses() {
         assert!(status.iter().all(|(_, answered, lines)| *answered == 0 && *lines > 0), "{backend}");
     }
 }
+
+/// `db export` / `db copy` carry the checklist: loaded editions, every answer with its history,
+/// evidence files, the responsibility matrix and the backups.
+#[tokio::test]
+async fn the_checklist_travels_with_the_facility() {
+    for (backend, db) in fresh_databases().await {
+        let store = demo(&db.url).await;
+        let mut a = answer("R7", "3-2", None, false, "2026-11-20");
+        a.target_date = Some("2027-03-31".into());
+        a.files = vec![("復旧テスト計画.xlsx".into(), vec![0, 1, 2, 255])];
+        store.answer_checklist("manager", &[a]).await.unwrap();
+        let emr = store.list_vendors().await.unwrap()[0].id;
+        store.set_responsibility("manager", "backup", true, &[emr], false, None).await.unwrap();
+        let mut r9 = builtin_editions()[1].clone();
+        r9.id = "R9".into();
+        store.save_checklist_edition("manager", &r9, "form.xlsx", "00").await.unwrap();
+
+        let snap = store.export_snapshot().await.unwrap();
+        let target = mamori_store::testing::fresh_sqlite().unwrap();
+        let copy = Store::open(&target.url, OpenMode::Create).await.unwrap();
+        copy.import_snapshot("t", &snap, "db.copy").await.unwrap();
+        let theirs = copy.checklist_answers("R7", SheetKind::Facility, None).await.unwrap();
+        let b = theirs.iter().find(|a| a.item_id == "3-2").unwrap();
+        assert!(!b.yes && b.files.len() == 1, "{backend}: {b:?}");
+        let (_, name, bytes) = copy.checklist_file(b.files[0].id).await.unwrap();
+        assert_eq!((name.as_str(), bytes.as_slice()), ("復旧テスト計画.xlsx", &[0_u8, 1, 2, 255][..]), "{backend}");
+        assert_eq!(copy.checklist_answer_history("R7", SheetKind::Facility, "3-2").await.unwrap().len(), 2, "{backend}");
+        assert!(copy.checklist_edition("R9").await.is_ok(), "{backend}");
+        let m = copy.responsibility_matrix("R7").await.unwrap();
+        assert!(!m.rows.iter().find(|r| r.topic == "backup").unwrap().responsibility.default, "{backend}");
+        assert_eq!(copy.list_backups().await.unwrap(), store.list_backups().await.unwrap(), "{backend}");
+    }
+}

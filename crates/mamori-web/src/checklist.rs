@@ -3,11 +3,12 @@
 //! only its own 事業者確認用 sheet.
 #![allow(clippy::result_large_err)]
 
-use axum::extract::{Query, State};
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use mamori_i18n::{Lang, t, tf};
 use mamori_model::{Confidence, DeviceClass, Id, Role, SheetKind};
@@ -22,7 +23,13 @@ use crate::views::{badge, layout, store_error_page};
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/checklist", get(page))
-        .route("/checklist/answer", post(answer))
+        .route(
+            "/checklist/answer",
+            post(answer).layer(DefaultBodyLimit::max(
+                mamori_store::checklist::MAX_EVIDENCE_BYTES * mamori_store::checklist::MAX_EVIDENCE_FILES + 256 * 1024,
+            )),
+        )
+        .route("/checklist/file/{id}", get(file))
         .route("/checklist/roadmap", get(roadmap))
         .route("/checklist/export.xlsx", get(export_xlsx))
         .route("/checklist/print", get(print))
@@ -70,13 +77,25 @@ fn text_of<'a>(lang: Lang, ja: &'a str, en: Option<&'a String>) -> &'a str {
 
 fn answer_badge(ctx: &Ctx, a: Option<&ChecklistAnswer>) -> Markup {
     match a {
-        Some(a) if a.yes => html! { (badge("ok", ctx.t("checklist_cli.yes"))) @if let Some(d) = &a.checked_on { " " span.muted { (d) } } },
+        Some(a) if a.yes => html! {
+            (badge("ok", ctx.t("checklist_cli.yes"))) @if let Some(d) = &a.checked_on { " " span.muted { (d) } }
+            (files(a))
+        },
         Some(a) => html! {
             (badge("high", ctx.t("checklist_cli.no")))
             @if let Some(d) = &a.checked_on { " " span.muted { (d) } }
             @if let Some(d) = &a.target_date { br; span.muted { (tf(ctx.lang, "checklist_cli.target", &[("date", d)])) } }
+            (files(a))
         },
         None => html! { span.muted { (ctx.t("checklist_cli.unanswered")) } },
+    }
+}
+
+fn files(a: &ChecklistAnswer) -> Markup {
+    html! {
+        @for f in &a.files {
+            br; a.file href={ "/checklist/file/" (f.id) } { "📎 " (f.file_name) }
+        }
     }
 }
 
@@ -101,7 +120,7 @@ fn evidence_box(ctx: &Ctx, iv: &ItemView) -> Markup {
 fn answer_form(ctx: &Ctx, view: &ChecklistView, iv: &ItemView, class: Option<DeviceClass>) -> Markup {
     let id = format!("answer-{}-{}", iv.item.id, class.map_or("item", DeviceClass::code));
     html! {
-        form.answer method="post" action="/checklist/answer" id=(id) {
+        form.answer method="post" action="/checklist/answer" id=(id) enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(ctx.csrf);
             input type="hidden" name="edition" value=(view.edition_id);
             input type="hidden" name="sheet" value=(view.sheet.code());
@@ -119,6 +138,7 @@ fn answer_form(ctx: &Ctx, view: &ChecklistView, iv: &ItemView, class: Option<Dev
             label.inline { (ctx.t("checklist_page.checked_on")) " " input type="date" name="checked_on" value=(crate::today_jst()); }
             label.inline { (ctx.t("checklist_page.target")) " " input type="date" name="target_date"; }
             input type="text" name="comment" placeholder=(ctx.t("checklist_page.comment")) maxlength="4000";
+            label.inline.file { (ctx.t("checklist_page.evidence_file")) " " input type="file" name="evidence_file"; }
             button type="submit" { (ctx.t("checklist_page.save")) }
         }
     }
@@ -269,7 +289,8 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) 
     layout(&ctx, &name, ctx.t("checklist_page.title"), body)
 }
 
-#[derive(Deserialize)]
+/// The answer form's fields (multipart: it may carry evidence files).
+#[derive(Default)]
 struct AnswerForm {
     csrf: String,
     edition: String,
@@ -282,18 +303,49 @@ struct AnswerForm {
     checked_on: Option<String>,
     target_date: Option<String>,
     comment: Option<String>,
+    files: Vec<(String, Vec<u8>)>,
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+async fn read_answer_form(mut mp: Multipart) -> Result<AnswerForm, StatusCode> {
+    let mut f = AnswerForm { round: 1, ..Default::default() };
+    while let Some(field) = mp.next_field().await.map_err(|e| e.status())? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "evidence_file" {
+            let file_name = field.file_name().unwrap_or("").to_owned();
+            let bytes = field.bytes().await.map_err(|e| e.status())?;
+            if !bytes.is_empty() {
+                f.files.push((file_name, bytes.to_vec()));
+            }
+            continue;
+        }
+        let value: String = field.text().await.map_err(|e| e.status())?.chars().take(4000).collect();
+        let opt = |v: String| Some(v).filter(|v| !v.trim().is_empty());
+        match name.as_str() {
+            "csrf" => f.csrf = value,
+            "edition" => f.edition = value,
+            "sheet" => f.sheet = value,
+            "vendor" => f.vendor = value.parse().ok(),
+            "item" => f.item = value,
+            "device_class" => f.device_class = opt(value),
+            "answer" => f.answer = value,
+            "round" => f.round = value.parse().map_err(|_| StatusCode::BAD_REQUEST)?,
+            "checked_on" => f.checked_on = opt(value),
+            "target_date" => f.target_date = opt(value),
+            "comment" => f.comment = opt(value),
+            _ => {}
+        }
+    }
+    Ok(f)
 }
 
-async fn answer(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AnswerForm>) -> Response {
+async fn answer(State(state): State<AppState>, ctx: Ctx, multipart: Result<Multipart, MultipartRejection>) -> Response {
+    let f = match multipart {
+        Ok(mp) => match read_answer_form(mp).await {
+            Ok(f) => f,
+            Err(status) => return (status, ctx.t("checklist_page.bad_form").to_owned()).into_response(),
+        },
+        Err(_) => return (StatusCode::BAD_REQUEST, ctx.t("checklist_page.bad_form").to_owned()).into_response(),
+    };
     if let Err(r) = ctx.check_csrf(&f.csrf) {
         return r;
     }
@@ -310,14 +362,14 @@ async fn answer(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AnswerFor
         }
         if sheet == SheetKind::Vendor { f.vendor } else { None }
     };
-    let class = match f.device_class.as_deref().filter(|c| !c.is_empty()) {
+    let class = match f.device_class.as_deref() {
         Some(c) => match c.parse::<DeviceClass>() {
             Ok(c) => Some(c),
             Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         },
         None => None,
     };
-    let empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+    let yes = f.answer == "yes";
     let a = NewAnswer {
         edition: f.edition.clone(),
         sheet,
@@ -325,12 +377,13 @@ async fn answer(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AnswerFor
         item: f.item.clone(),
         device_class: class,
         round: f.round,
-        yes: f.answer == "yes",
-        checked_on: empty(f.checked_on),
-        target_date: if f.answer == "yes" { None } else { empty(f.target_date) },
+        yes,
+        checked_on: f.checked_on,
+        target_date: if yes { None } else { f.target_date },
         maturity: None,
-        comment: empty(f.comment),
+        comment: f.comment,
         evidence: None,
+        files: f.files,
     };
     let back = |extra: String| {
         let mut url = format!("/checklist?edition={}&sheet={}", urlencode(&f.edition), sheet.code());
@@ -346,6 +399,35 @@ async fn answer(State(state): State<AppState>, ctx: Ctx, Form(f): Form<AnswerFor
         Err(e @ (StoreError::Format(_) | StoreError::Missing { .. })) => back(format!("&error={}", urlencode(&e.localized(ctx.lang)))),
         Err(e) => store_error_page(ctx.lang, &e),
     }
+}
+
+async fn file(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id>) -> Response {
+    let (answer, name, bytes) = match state.store.checklist_file(id).await {
+        Ok(x) => x,
+        Err(e) => return store_error_page(ctx.lang, &e),
+    };
+    // A vendor user sees the files of its own sheet only.
+    if ctx.user.role == Role::Vendor && (answer.sheet != SheetKind::Vendor || answer.vendor_id != ctx.user.vendor_id) {
+        return ctx.require(false).err().unwrap_or_else(|| StatusCode::FORBIDDEN.into_response());
+    }
+    let ascii: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&name));
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 async fn roadmap(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) -> Response {

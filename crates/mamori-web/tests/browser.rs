@@ -356,11 +356,19 @@ async fn checklist_in_chromium() {
         .await
         .unwrap();
         let _ = target;
+        // With a file as evidence.
+        let evidence = std::env::temp_dir().join(format!("mamori-evidence-{}.txt", std::process::id()));
+        std::fs::write(&evidence, "接続元制限の設定画面の写し").unwrap();
+        c.find(Locator::Css(&format!("{form} input[name=evidence_file]"))).await.unwrap().send_keys(evidence.to_str().unwrap()).await.unwrap();
         c.find(Locator::Css(&format!("{form} button"))).await.unwrap().click().await.unwrap();
         assert!(text(&c, "#answer-saved").await.contains("2-13"), "{backend}");
         let now = s.store.checklist_answers("R7", mamori_model::SheetKind::Facility, None).await.unwrap();
         let a = now.iter().find(|a| a.item_id == "2-13").unwrap();
         assert!(!a.yes && a.target_date.as_deref() == Some("2027-03-31") && a.answered_by == "manager", "{backend}: {a:?}");
+        assert_eq!(a.files.len(), 1, "{backend}: the evidence file is attached");
+        let (_, name, bytes) = s.store.checklist_file(a.files[0].id).await.unwrap();
+        assert!(name.starts_with("mamori-evidence-") && bytes == "接続元制限の設定画面の写し".as_bytes(), "{backend}");
+        assert!(text(&c, "#item-2-13").await.contains("mamori-evidence-"), "{backend}: the file is linked");
 
         c.goto(&format!("{base}/checklist/roadmap?edition=R7")).await.unwrap();
         let roadmap = text(&c, "#roadmap").await;

@@ -38,6 +38,14 @@ pub enum ChecklistCmd {
     },
     /// 次に取り組むこと（成熟度の向上、リスク低減の大きい順） / What to do next, largest risk reduction first
     Roadmap(RoadmapArgs),
+    /// 回答に添付した根拠ファイルを取り出す / Save an evidence file attached to an answer
+    File {
+        /// ファイル番号（show --format json の files[].id） / File id
+        id: Id,
+        /// 保存先（既定: 元のファイル名） / Where to save it (default: its name)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// サイバー攻撃を想定したBCP策定の確認表（平時・検知・初動対応・復旧処理・事後対応） / The BCP 確認表
     Bcp(FormatOnly),
 }
@@ -114,6 +122,9 @@ pub struct AnswerArgs {
     /// 根拠（文書名・URL） / Evidence (document or link)
     #[arg(long)]
     evidence: Option<String>,
+    /// 根拠のファイルを添付（複数可、各 10 MiB まで） / Attach an evidence file (repeatable, 10 MiB each)
+    #[arg(long)]
+    evidence_file: Vec<PathBuf>,
     /// 版（既定: 最新） / Edition (default: the newest)
     #[arg(long)]
     edition: Option<String>,
@@ -246,7 +257,13 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> Cl
                     }
                 }
             };
+            let mut files = Vec::with_capacity(a.evidence_file.len());
+            for path in &a.evidence_file {
+                let bytes = std::fs::read(path).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
+                files.push((path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), bytes));
+            }
             let answer = NewAnswer {
+                files,
                 edition: edition.clone(),
                 sheet: a.sheet.kind(),
                 vendor_id: vendor,
@@ -391,6 +408,13 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> Cl
             }
             Ok(())
         }
+        ChecklistCmd::File { id, output } => {
+            let (_, name, bytes) = store.checklist_file(*id).await.map_err(fail(lang))?;
+            let path = output.clone().unwrap_or_else(|| PathBuf::from(&name));
+            std::fs::write(&path, bytes).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
+            println!("{}", tf(lang, "checklist_cli.exported", &[("path", &path.display())]));
+            Ok(())
+        }
         ChecklistCmd::Bcp(f) => {
             let table = mamori_store::checklist::bcp_table().ok_or_else(|| Failure("content/checklist/bcp-r6.toml".into(), 1))?;
             if f.format == Format::Json {
@@ -470,6 +494,9 @@ fn print_view(lang: Lang, v: &ChecklistView) -> CliResult {
             };
             let target = l.latest().and_then(|a| a.target_date.clone()).map(|d| tf(lang, "checklist_cli.target", &[("date", &d)])).unwrap_or_default();
             writeln!(out, "    {class}: {} / {} {target}", show(l.round1.as_ref()), show(l.round2.as_ref())).map_err(io_fail)?;
+            for f in l.round1.iter().chain(l.round2.iter()).flat_map(|a| a.files.iter()) {
+                writeln!(out, "      📎 #{} {} ({} bytes)", f.id, f.file_name, f.size).map_err(io_fail)?;
+            }
         }
         if let Some(e) = &iv.evidence {
             let status = match e.status {

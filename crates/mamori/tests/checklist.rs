@@ -42,6 +42,21 @@ fn checklist_on_the_demo_facility() {
     // Answering: a yes the records contradict is recorded, with the warning said at once.
     let out = ok(&demo, &["checklist", "answer", "2-(5)", "--edition", "R6", "--device-class", "pc", "--answer", "yes", "--date", "2026-11-20"]);
     assert!(out.contains("記録しました") && out.contains("矛盾"), "{out}");
+    // Evidence files: attached to the answer, listed, and taken out again byte for byte.
+    let pdf = dir.0.join("退職者アカウント削除記録.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 evidence").unwrap();
+    ok(&demo, &["checklist", "answer", "2-(5)", "--edition", "R6", "--device-class", "server", "--answer", "no", "--target-date", "2027-01-31", "--evidence-file", pdf.to_str().unwrap()]);
+    let view = json(&demo, &["checklist", "show", "--edition", "R6", "--format", "json"]);
+    let file = view["items"].as_array().unwrap().iter().find(|i| i["item"]["id"] == "2-5").unwrap()["lines"][0]["round1"]["files"][0].clone();
+    assert_eq!(file["file_name"], "退職者アカウント削除記録.pdf");
+    let out = dir.0.join("back.pdf");
+    ok(&demo, &["checklist", "file", &file["id"].to_string(), "-o", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"%PDF-1.4 evidence");
+    let empty = dir.0.join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let err = fails(&demo, &["checklist", "answer", "1-(1)", "--edition", "R6", "--answer", "yes", "--evidence-file", empty.to_str().unwrap()]);
+    assert!(err.contains("empty.txt"), "{err}");
+
     // Refused: an item answered per class without the class, a bad date, an unknown item.
     let err = fails(&demo, &["checklist", "answer", "2-(5)", "--edition", "R6", "--answer", "no"]);
     assert!(err.contains("--device-class"), "{err}");

@@ -45,6 +45,18 @@ CREATE TABLE checklist_answers (
     answered_by TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 );
+-- Files attached to an answer as evidence (base64 text, so that exports carry them).
+CREATE TABLE checklist_files (
+    id INTEGER PRIMARY KEY,
+    answer_id INTEGER NOT NULL REFERENCES checklist_answers (id) ON DELETE CASCADE,
+    file_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    content TEXT NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL
+);
+CREATE INDEX checklist_files_answer ON checklist_files (answer_id);
 CREATE INDEX checklist_answers_key ON checklist_answers (edition, sheet, item_id, device_class, round, id);
 
 -- Who acts on each checklist topic (the responsibility matrix for the maintenance contracts).
