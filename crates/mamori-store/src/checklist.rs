@@ -297,7 +297,7 @@ fn validate_answer(edition: &ChecklistEdition, a: &NewAnswer) -> Result<String> 
         .sheet(a.sheet)
         .ok_or_else(|| StoreError::Format(format!("{}: no {} sheet", edition.id, a.sheet.code())))?;
     let item = find_item(sheet, &a.item)
-        .ok_or_else(|| StoreError::Missing { entity: "checklist item", id: format!("{} {}", edition.id, a.item) })?;
+        .ok_or_else(|| StoreError::Missing { entity: "checklist_item", id: format!("{} {}", edition.id, a.item) })?;
     let classes = answer_classes(item);
     if !classes.contains(&a.device_class) {
         let expected: Vec<&str> = classes.iter().map(|c| class_code(*c)).collect();
@@ -359,7 +359,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|e| e.id.eq_ignore_ascii_case(id))
-            .ok_or_else(|| StoreError::Missing { entity: "checklist edition", id: id.to_owned() })
+            .ok_or_else(|| StoreError::Missing { entity: "checklist_edition", id: id.to_owned() })
     }
 
     /// The newest edition (the last shipped or loaded).
@@ -367,7 +367,7 @@ impl Store {
         self.checklist_editions()
             .await?
             .pop()
-            .ok_or_else(|| StoreError::Missing { entity: "checklist edition", id: "*".into() })
+            .ok_or_else(|| StoreError::Missing { entity: "checklist_edition", id: "*".into() })
     }
 
     /// Stores an edition read from an official form. Its id must be new.
@@ -431,7 +431,7 @@ impl Store {
             let edition = editions
                 .iter()
                 .find(|e| e.id.eq_ignore_ascii_case(&a.edition))
-                .ok_or_else(|| StoreError::Missing { entity: "checklist edition", id: a.edition.clone() })?;
+                .ok_or_else(|| StoreError::Missing { entity: "checklist_edition", id: a.edition.clone() })?;
             checked.push((edition.id.clone(), validate_answer(edition, a)?, a));
         }
         let mut tx = self.write_tx().await?;
@@ -581,7 +581,7 @@ impl Store {
             .bind(id)
             .fetch_optional(self.pool())
             .await?
-            .ok_or_else(|| StoreError::Missing { entity: "evidence file", id: id.to_string() })?;
+            .ok_or_else(|| StoreError::Missing { entity: "evidence_file", id: id.to_string() })?;
         let answer_id: Id = r.try_get("answer_id")?;
         let content: String = r.try_get("content")?;
         let bytes = base64::engine::general_purpose::STANDARD.decode(content).map_err(|e| StoreError::Decode(e.to_string()))?;
@@ -1060,7 +1060,7 @@ impl Store {
         let ed = self.checklist_edition(edition).await?;
         let sh = ed
             .sheet(sheet)
-            .ok_or_else(|| StoreError::Missing { entity: "checklist sheet", id: format!("{} {}", ed.id, sheet.code()) })?;
+            .ok_or_else(|| StoreError::Missing { entity: "checklist_sheet", id: format!("{} {}", ed.id, sheet.code()) })?;
         let answers = self.checklist_answers(&ed.id, sheet, vendor_id).await?;
         let evidence = if sheet == SheetKind::Facility { self.checklist_evidence(lang, today).await? } else { BTreeMap::new() };
         let mut items = Vec::with_capacity(sh.items.len());

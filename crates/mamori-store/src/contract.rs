@@ -217,7 +217,7 @@ impl Store {
         note: Option<&str>,
     ) -> Result<()> {
         if !maturity_model().contains_key(topic) {
-            return Err(StoreError::Missing { entity: "checklist topic", id: topic.to_owned() });
+            return Err(StoreError::Missing { entity: "checklist_topic", id: topic.to_owned() });
         }
         let vendors = self.list_vendors().await?;
         if let Some(id) = vendor_ids.iter().find(|id| !vendors.iter().any(|v| v.id == **id)) {

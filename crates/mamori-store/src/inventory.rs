@@ -342,6 +342,99 @@ impl Store {
         Ok(Vendor { id, ..v.clone() })
     }
 
+    /// Records a backup (バックアップ).
+    pub async fn create_backup(&self, actor: &str, b: &Backup) -> Result<Backup> {
+        if b.name.trim().is_empty() {
+            return Err(mamori_model::ValidationError::new("name", "empty").into());
+        }
+        for d in [&b.last_success, &b.last_restore_test].into_iter().flatten() {
+            if d.get(..10).and_then(|x| x.parse::<jiff::civil::Date>().ok()).is_none() {
+                return Err(mamori_model::ValidationError::new("date", "invalid_date").into());
+            }
+        }
+        let mut tx = self.write_tx().await?;
+        let id = write_backup(&mut tx, None, b).await.map_err(|e| match e {
+            StoreError::Db(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {
+                StoreError::Missing { entity: "asset", id: b.asset_id.map(|x| x.to_string()).unwrap_or_default() }
+            }
+            other => other,
+        })?;
+        tx.audit(actor, "backup.create", "backup", Some(id), detail_name(&b.name)).await?;
+        tx.commit().await?;
+        Ok(Backup { id, ..b.clone() })
+    }
+
+    /// Records a restore test (復旧手順の確認) of a backup, on `date` (YYYY-MM-DD).
+    pub async fn record_restore_test(&self, actor: &str, id: Id, date: &str) -> Result<()> {
+        if date.parse::<jiff::civil::Date>().is_err() {
+            return Err(mamori_model::ValidationError::new("date", "invalid_date").into());
+        }
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("UPDATE backups SET last_restore_test = $1 WHERE id = $2")
+            .bind(date.to_owned())
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Missing { entity: "backup", id: id.to_string() });
+        }
+        let mut d = Detail::new();
+        d.insert("date".into(), Value::String(date.to_owned()));
+        tx.audit(actor, "backup.restore_test", "backup", Some(id), d).await?;
+        tx.commit().await
+    }
+
+    /// Records a contact (連絡先).
+    pub async fn create_contact(&self, actor: &str, c: &Contact) -> Result<Contact> {
+        if c.organization.trim().is_empty() {
+            return Err(mamori_model::ValidationError::new("organization", "empty").into());
+        }
+        let mut tx = self.write_tx().await?;
+        let id = write_contact(&mut tx, None, c).await?;
+        tx.audit(actor, "contact.create", "contact", Some(id), detail_name(&c.organization)).await?;
+        tx.commit().await?;
+        Ok(Contact { id, ..c.clone() })
+    }
+
+    /// Records an account (アカウント).
+    pub async fn create_account(&self, actor: &str, a: &Account) -> Result<Account> {
+        if a.username.trim().is_empty() {
+            return Err(mamori_model::ValidationError::new("username", "empty").into());
+        }
+        let mut tx = self.write_tx().await?;
+        let id = write_account(&mut tx, None, a).await?;
+        tx.audit(actor, "account.create", "account", Some(id), detail_name(&a.username)).await?;
+        tx.commit().await?;
+        Ok(Account { id, ..a.clone() })
+    }
+
+    /// Enables or disables an account, and marks whether its holder has left.
+    pub async fn update_account_status(&self, actor: &str, id: Id, enabled: Option<bool>, holder_left: Option<bool>) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query(
+            "UPDATE accounts SET enabled = COALESCE($1, enabled), holder_left = COALESCE($2, holder_left) WHERE id = $3",
+        )
+        .bind(enabled.map(b2i))
+        .bind(holder_left.map(b2i))
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Missing { entity: "account", id: id.to_string() });
+        }
+        let mut d = Detail::new();
+        if let Some(e) = enabled {
+            d.insert("enabled".into(), Value::Bool(e));
+        }
+        if let Some(l) = holder_left {
+            d.insert("holder_left".into(), Value::Bool(l));
+        }
+        tx.audit(actor, "account.update", "account", Some(id), d).await?;
+        tx.commit().await
+    }
+
     pub async fn list_contracts(&self) -> Result<Vec<Contract>> {
         let rows = sqlx::query(
             "SELECT id, vendor_id, title, scope, remote_maintenance, responsibilities, start_date, \

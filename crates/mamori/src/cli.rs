@@ -74,6 +74,15 @@ enum Command {
     /// 厚生労働省チェックリスト（回答・記録との照合・提出用出力） / The MHLW checklist
     #[command(subcommand)]
     Checklist(crate::checklist::ChecklistCmd),
+    /// バックアップと復旧テストの記録 / Backups and restore tests
+    #[command(subcommand)]
+    Backup(crate::records::BackupCmd),
+    /// 連絡先（インシデント時の連絡体制） / Contacts for an incident
+    #[command(subcommand)]
+    Contact(crate::records::ContactCmd),
+    /// アカウント（利用者・管理者・保守用） / Accounts on the facility's systems
+    #[command(subcommand)]
+    Account(crate::records::AccountCmd),
     /// 保守契約：対応分担表と契約に明記する事項 / Maintenance contracts: responsibility matrix and clauses
     #[command(subcommand)]
     Contract(crate::contract::ContractCmd),
@@ -471,6 +480,18 @@ async fn run(cli: Cli, lang: Lang) -> CliResult {
         Command::Checklist(cmd) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;
             crate::checklist::run(&store, lang, &who, cmd).await
+        }
+        Command::Backup(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::records::backup(&store, lang, &who, cmd).await
+        }
+        Command::Contact(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::records::contact(&store, lang, &who, cmd).await
+        }
+        Command::Account(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::records::account(&store, lang, &who, cmd).await
         }
         Command::Contract(cmd) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;

@@ -6,6 +6,7 @@ mod cli;
 mod contract;
 mod inventory;
 mod output;
+mod records;
 
 use std::process::ExitCode;
 

@@ -178,3 +178,43 @@ fn contract_matrix_and_clauses() {
     let err = fails(&demo, &["contract", "set", "nonsense", "--facility"]);
     assert!(err.contains("nonsense"), "{err}");
 }
+
+/// The records the evidence reads can be kept from the command line, and the evidence follows.
+#[test]
+fn backups_contacts_and_accounts_feed_the_evidence() {
+    let dir = TempDir::new().unwrap();
+    let d = db(&dir, "clinic.db");
+    ok(&d, &["init", "--facility", "さくら診療所", "--security-manager", "院長"]);
+    let status = |topic: &str| -> String {
+        let v = json(&d, &["checklist", "show", "--edition", "R7", "--format", "json"]);
+        v["items"].as_array().unwrap().iter().find(|i| i["item"]["topic"] == topic).unwrap()["evidence"]["status"].as_str().unwrap().to_owned()
+    };
+    // Backups: online only → contradicts; an offline copy with a restore test → supports.
+    ok(&d, &["backup", "add", "電子カルテ日次", "--medium", "online", "--covers", "電子カルテDB", "--last-success", "2026-11-24"]);
+    assert_eq!(status("backup"), "contradicts");
+    let out = ok(&d, &["backup", "add", "週次外付けHDD", "--medium", "offline"]);
+    assert!(out.contains("#2"), "{out}");
+    ok(&d, &["backup", "restore-test", "2", "--date", "2026-10-01"]);
+    assert_eq!(status("backup"), "supports");
+    let list = json(&d, &["backup", "list", "--format", "json"]);
+    assert_eq!(list[1]["last_restore_test"], "2026-10-01");
+    let err = fails(&d, &["backup", "restore-test", "9", "--date", "2026-10-01"]);
+    assert!(err.contains('9'), "{err}");
+    let err = fails(&d, &["backup", "restore-test", "2", "--date", "2026-13-01"]);
+    assert!(err.contains("日付"), "{err}");
+    // Contacts: the authorities and the vendor.
+    assert_eq!(status("contact_chain"), "contradicts");
+    for org in ["厚生労働省 医政局", "大阪府警察 サイバー犯罪相談窓口", "株式会社なにわ医療システム（保守事業者）"] {
+        ok(&d, &["contact", "add", org, "--phone", "06-0000-0000"]);
+    }
+    assert_eq!(status("contact_chain"), "supports");
+    // Accounts: a leaver's enabled account contradicts; disabling it resolves it.
+    ok(&d, &["account", "add", "sato", "--system", "電子カルテ", "--person", "佐藤"]);
+    assert_eq!(status("accounts"), "supports");
+    ok(&d, &["account", "left", "1"]);
+    assert_eq!(status("accounts"), "contradicts");
+    ok(&d, &["account", "disable", "1"]);
+    assert_eq!(status("accounts"), "supports");
+    let audit = ok(&d, &["audit", "list", "--format", "json"]);
+    assert!(audit.contains("backup.restore_test") && audit.contains("account.update"), "audited");
+}
