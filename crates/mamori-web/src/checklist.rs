@@ -161,6 +161,16 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) 
         SheetKind::Vendor => vendor.is_some() && (ctx.user.role.can_edit() || ctx.user.role == Role::Vendor),
     };
     let is_vendor_user = ctx.user.role == Role::Vendor;
+    // The devices the vendor of a vendor sheet maintains (its contracts' assets).
+    let devices: Vec<mamori_model::Asset> = match (sheet, vendor) {
+        (SheetKind::Vendor, Some(v)) => {
+            let contracts = state.store.list_contracts().await.unwrap_or_default();
+            let ids: std::collections::BTreeSet<Id> =
+                contracts.iter().filter(|c| c.vendor_id == v).flat_map(|c| c.asset_ids.iter().copied()).collect();
+            state.store.all_assets().await.unwrap_or_default().into_iter().filter(|a| ids.contains(&a.id)).collect()
+        }
+        _ => Vec::new(),
+    };
     // Which vendors have answered their sheet (「事業者からの提出がなされないケースが散見される」).
     let status = if sheet == SheetKind::Vendor && !is_vendor_user {
         state.store.vendor_answer_status(&view.edition_id).await.unwrap_or_default()
@@ -239,6 +249,20 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) 
         }
         @if sheet == SheetKind::Vendor && vendor.is_none() {
             p.alert.error role="status" { (ctx.t("checklist_page.pick_vendor")) }
+        }
+        @if !devices.is_empty() {
+            details.panel id="vendor-devices" {
+                summary { (tf(ctx.lang, "checklist_page.vendor_devices", &[("n", &devices.len())])) }
+                table.list {
+                    thead { tr { th { (ctx.t("records.name")) } th { (ctx.t("checklist_page.kind")) } th { "IP" } th { "OS" } } }
+                    tbody { @for a in &devices { tr {
+                        td { a href={ "/assets/" (a.id) } { (a.data.name) } }
+                        td { (ctx.t(&a.data.kind.label_key())) }
+                        td { (a.data.primary_ip().unwrap_or_default()) }
+                        td { (a.data.os.as_deref().unwrap_or_default()) " " (a.data.os_version.as_deref().unwrap_or_default()) }
+                    } } }
+                }
+            }
         }
         h2 { (view.edition_title) "【" (view.sheet_name) "】" }
         @for (heading, iv) in &entries {

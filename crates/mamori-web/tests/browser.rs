@@ -399,6 +399,7 @@ async fn checklist_in_chromium() {
         c.goto(&format!("{base}/checklist?edition=R7&sheet=facility")).await.unwrap();
         let h2 = text(&c, "main h2").await;
         assert!(h2.contains("事業者確認用"), "{backend}: {h2}");
+        assert!(text(&c, "#vendor-devices summary").await.contains("保守対象機器"), "{backend}: the vendor sees its devices");
         shot(&c, &format!("{backend}-32-checklist-vendor")).await;
         c.find(Locator::Css("#answer-1-1-item button")).await.unwrap().click().await.unwrap();
         assert!(text(&c, "#answer-saved").await.contains("1-1"), "{backend}");
