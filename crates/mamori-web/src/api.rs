@@ -20,6 +20,8 @@ use mamori_store::{
     AssetQuery, AssetSort, AuditFilter, DEFAULT_STOCKTAKE_DAYS, DiscoveredDevice, StocktakeReport,
     StoreError,
 };
+use mamori_store::checklist::{ChecklistAnswer, ChecklistView, Evidence, EvidenceFileRef, EvidenceStatus, ItemView, LineView, RoadmapStep};
+use mamori_store::contract::{Matrix, MatrixRow, Responsibility};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
@@ -46,6 +48,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/audit", get(audit))
         .route("/unregistered", get(unregistered))
         .route("/stocktake", get(stocktake))
+        .route("/checklist", get(checklist))
+        .route("/checklist/roadmap", get(checklist_roadmap))
+        .route("/contract/matrix", get(contract_matrix))
 }
 
 /// An error, as every endpoint reports it.
@@ -138,8 +143,8 @@ impl FromRequestParts<AppState> for ApiUser {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "mamori API", version = "1", description = "施設の資産台帳・構成情報・監査ログ / Facility inventory, configuration and audit log."),
-    paths(me, facility, dashboard, list_assets, create_asset, get_asset, update_asset, delete_asset, segments, vendors, contracts, accounts, connections, contacts, audit, unregistered, stocktake),
-    components(schemas(ApiError, AssetPage, DashboardBody, Attention, attention::Severity, Asset, AssetData, mamori_model::Interface, mamori_model::Software, mamori_model::Criticality, AssetKind, Segment, mamori_model::SegmentPurpose, Vendor, mamori_model::VendorKind, Contract, Account, mamori_model::AccountPrivilege, ExternalConnection, mamori_model::ConnectionKind, mamori_model::Authentication, Contact, Facility, mamori_model::FacilityKind, AuditEntry, User, Role, DiscoveredDevice, StocktakeReport, mamori_store::StocktakeSummary, mamori_store::StocktakeAsset, mamori_store::StocktakeAccount, mamori_store::StocktakeEos)),
+    paths(me, facility, dashboard, list_assets, create_asset, get_asset, update_asset, delete_asset, segments, vendors, contracts, accounts, connections, contacts, audit, unregistered, stocktake, checklist, checklist_roadmap, contract_matrix),
+    components(schemas(ApiError, AssetPage, DashboardBody, Attention, attention::Severity, Asset, AssetData, mamori_model::Interface, mamori_model::Software, mamori_model::Criticality, AssetKind, Segment, mamori_model::SegmentPurpose, Vendor, mamori_model::VendorKind, Contract, Account, mamori_model::AccountPrivilege, ExternalConnection, mamori_model::ConnectionKind, mamori_model::Authentication, Contact, Facility, mamori_model::FacilityKind, AuditEntry, User, Role, DiscoveredDevice, StocktakeReport, mamori_store::StocktakeSummary, mamori_store::StocktakeAsset, mamori_store::StocktakeAccount, mamori_store::StocktakeEos, ChecklistView, ItemView, LineView, ChecklistAnswer, EvidenceFileRef, Evidence, EvidenceStatus, RoadmapStep, mamori_model::checklist::ChecklistItem, mamori_model::checklist::ChecklistSection, mamori_model::Confidence, mamori_model::DeviceClass, mamori_model::SheetKind, Matrix, MatrixRow, Responsibility)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -348,4 +353,57 @@ async fn stocktake(State(s): State<AppState>, u: ApiUser, Query(p): Query<Stockt
         return Err(fail(StatusCode::BAD_REQUEST, "invalid", t(u.lang, "stocktake_page.bad_days").into()));
     }
     s.store.stocktake(&date, days).await.map(Json).map_err(|e| store_fail(u.lang, &e))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct ChecklistParams {
+    /// Edition id (`R6`, `R7` …; default: the newest).
+    edition: Option<String>,
+    /// `facility` (default) or `vendor`.
+    sheet: Option<String>,
+    /// Vendor id, for the vendor sheet (a vendor user always gets its own).
+    vendor: Option<Id>,
+}
+
+async fn edition_of(s: &AppState, lang: Lang, given: Option<&str>) -> ApiResult<String> {
+    let e = match given.filter(|e| !e.is_empty()) {
+        Some(e) => s.store.checklist_edition(e).await,
+        None => s.store.latest_checklist_edition().await,
+    };
+    e.map(|e| e.id).map_err(|e| store_fail(lang, &e))
+}
+
+fn today() -> jiff::civil::Date {
+    crate::today_jst().parse().unwrap_or_else(|_| jiff::civil::date(2026, 1, 1))
+}
+
+/// A checklist sheet with the answers in force, what the records say, warnings and maturity
+/// levels. A vendor user gets its own 事業者確認用 sheet.
+#[utoipa::path(get, path = "/api/v1/checklist", params(ChecklistParams), responses((status = 200, body = ChecklistView), (status = 404, body = ApiError)))]
+async fn checklist(State(s): State<AppState>, u: ApiUser, Query(p): Query<ChecklistParams>) -> ApiResult<Json<ChecklistView>> {
+    let edition = edition_of(&s, u.lang, p.edition.as_deref()).await?;
+    let (sheet, vendor) = if u.user.role == Role::Vendor {
+        (mamori_model::SheetKind::Vendor, Some(u.user.vendor_id.unwrap_or(-1)))
+    } else if p.sheet.as_deref() == Some("vendor") {
+        (mamori_model::SheetKind::Vendor, p.vendor)
+    } else {
+        (mamori_model::SheetKind::Facility, None)
+    };
+    s.store.checklist_view(u.lang, &edition, sheet, vendor, today()).await.map(Json).map_err(|e| store_fail(u.lang, &e))
+}
+
+/// What to do next on each topic, the largest risk reduction first (not for vendors).
+#[utoipa::path(get, path = "/api/v1/checklist/roadmap", params(ChecklistParams), responses((status = 200, body = Vec<RoadmapStep>), (status = 403, body = ApiError)))]
+async fn checklist_roadmap(State(s): State<AppState>, u: ApiUser, Query(p): Query<ChecklistParams>) -> ApiResult<Json<Vec<RoadmapStep>>> {
+    u.require(u.user.role != Role::Vendor)?;
+    let edition = edition_of(&s, u.lang, p.edition.as_deref()).await?;
+    s.store.checklist_roadmap(u.lang, &edition, today()).await.map(Json).map_err(|e| store_fail(u.lang, &e))
+}
+
+/// The responsibility matrix: who acts on each checklist topic (not for vendors).
+#[utoipa::path(get, path = "/api/v1/contract/matrix", params(ChecklistParams), responses((status = 200, body = Matrix), (status = 403, body = ApiError)))]
+async fn contract_matrix(State(s): State<AppState>, u: ApiUser, Query(p): Query<ChecklistParams>) -> ApiResult<Json<Matrix>> {
+    u.require(u.user.role != Role::Vendor)?;
+    let edition = edition_of(&s, u.lang, p.edition.as_deref()).await?;
+    s.store.responsibility_matrix(&edition).await.map(Json).map_err(|e| store_fail(u.lang, &e))
 }

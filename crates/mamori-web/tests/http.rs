@@ -233,6 +233,24 @@ async fn json_api_with_tokens_and_openapi() {
         let (_, vt) = s.store.create_api_token("test", viewer.id, "ro").await.unwrap();
         assert_eq!(c.get(s.url("/api/v1/assets")).bearer_auth(&vt).send().await.unwrap().status(), 200);
         assert_eq!(c.post(s.url("/api/v1/assets")).bearer_auth(&vt).json(&body).send().await.unwrap().status(), 403);
+
+        // The checklist through the API: the demo's contradicted answers, the roadmap, the
+        // matrix; a vendor's token gets its own vendor sheet and no roadmap.
+        for p in ["/api/v1/checklist", "/api/v1/checklist/roadmap", "/api/v1/contract/matrix"] {
+            assert!(doc["paths"][p].is_object(), "openapi documents {p}");
+        }
+        let view: Value = c.get(s.url("/api/v1/checklist?edition=R7")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        assert_eq!((view["sheet"].as_str(), view["warnings"].as_u64()), (Some("facility"), Some(5)), "{backend}");
+        let steps: Value = c.get(s.url("/api/v1/checklist/roadmap")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        assert!(steps.as_array().is_some_and(|a| !a.is_empty()), "{backend}");
+        let m: Value = c.get(s.url("/api/v1/contract/matrix")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        assert!(m["rows"].as_array().is_some_and(|r| r.iter().any(|r| r["topic"] == "remote_maintenance")), "{backend}");
+        let vendor = s.store.list_users().await.unwrap().into_iter().find(|u| u.username == "vendor").unwrap();
+        let (_, vendor_token) = s.store.create_api_token("test", vendor.id, "vendor").await.unwrap();
+        let theirs: Value = c.get(s.url("/api/v1/checklist?sheet=facility")).bearer_auth(&vendor_token).send().await.unwrap().json().await.unwrap();
+        assert_eq!((theirs["sheet"].as_str(), theirs["vendor_id"].as_i64()), (Some("vendor"), Some(s.vendor_id)), "{backend}");
+        assert_eq!(c.get(s.url("/api/v1/checklist/roadmap")).bearer_auth(&vendor_token).send().await.unwrap().status(), 403);
+        assert_eq!(c.get(s.url("/api/v1/checklist?edition=R99")).bearer_auth(&vt).send().await.unwrap().status(), 404);
     }
 }
 
