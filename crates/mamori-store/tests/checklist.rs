@@ -218,6 +218,7 @@ async fn the_xlsx_for_the_inspection_has_the_official_layout_and_comes_back() {
             let header: Vec<String> = (0..9).map(|c| text(range, 5, c)).collect();
             assert_eq!(header, mamori_ingest::checklist_xlsx::HEADERS, "{backend}");
             // Expected rows: a heading per section, then one row per item and device class.
+            // [column A, column B, column C] of each row.
             let mut expected: Vec<[String; 3]> = Vec::new();
             let mut section = None;
             for item in &sheet.items {
@@ -233,13 +234,13 @@ async fn the_xlsx_for_the_inspection_has_the_official_layout_and_comes_back() {
                     };
                     // Merged cells: the label and text are in the first row of the item.
                     let (label, txt) = if i == 0 { (item.label.clone(), item.text_ja.clone()) } else { (String::new(), String::new()) };
-                    let _ = txt;
-                    expected.push([label, class, String::new()]);
+                    expected.push([label, txt, class]);
                 }
             }
-            for (i, [a, c, _]) in expected.iter().enumerate() {
+            for (i, [a, b, c]) in expected.iter().enumerate() {
                 let row = 6 + i as u32;
                 assert_eq!(&text(range, row, 0), a, "{backend} {name} row {}", row + 1);
+                assert_eq!(&text(range, row, 1), b, "{backend} {name} row {}", row + 1);
                 if !c.is_empty() {
                     assert_eq!(&text(range, row, 2), c, "{backend} {name} row {}", row + 1);
                     for col in 3..8 {
