@@ -51,6 +51,7 @@
 //! work of applying merged ranges is bounded, so that a small hostile file cannot make the
 //! reading slow.
 
+use crate::{invalid, refused};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -364,23 +365,7 @@ fn read_inner<R: Read + Seek>(
     })
 }
 
-fn invalid(file: &str, line: u64, field: &str, reason: impl Into<String>) -> IngestError {
-    IngestError::Invalid {
-        file: file.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason: reason.into(),
-    }
-}
 
-fn refused(file: &str, line: u64, field: &str, reason: impl Into<String>) -> IngestError {
-    IngestError::Refused {
-        file: file.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason: reason.into(),
-    }
-}
 
 fn xlsx_error(name: &str, line: u64, field: &str, e: &XlsxError) -> IngestError {
     let reason = match e {

@@ -6,6 +6,7 @@
 //! The layout is plain data here; the caller resolves every text (labels, answers) in the
 //! user's language. The reader returns raw cell texts for the caller to interpret.
 
+use crate::invalid;
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
@@ -232,9 +233,6 @@ fn text_of(d: &Data) -> String {
     s.to_owned()
 }
 
-fn invalid(file: &str, line: u64, field: &str, reason: impl Into<String>) -> IngestError {
-    IngestError::Invalid { file: file.to_owned(), line, field: field.to_owned(), reason: reason.into() }
-}
 
 /// Reads a workbook mamori exported (and a person filled in). Worksheets without the
 /// `mamori 版ID` cell are skipped; none at all is an error.

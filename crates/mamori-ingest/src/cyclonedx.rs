@@ -45,6 +45,7 @@
 //!
 //! Errors name the file, the line (from serde_json for syntax and type errors) and the field.
 
+use crate::invalid;
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
@@ -460,14 +461,6 @@ fn shown(value: &str) -> String {
 
 // ---------------------------------------------------------------------------------------------
 
-fn invalid(file: &str, line: u64, field: &str, reason: impl Into<String>) -> IngestError {
-    IngestError::Invalid {
-        file: file.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason: reason.into(),
-    }
-}
 
 fn parse(name: &str, reader: impl Read, limits: Limits) -> Result<Ingested, IngestError> {
     let mut reader = BufReader::new(reader);

@@ -27,6 +27,7 @@
 //! grid), but the workbook's shared-string table is read into memory by calamine before the
 //! first cell, so the caller should bound the size of the file it accepts.
 
+use crate::{invalid, refused};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::Cursor;
@@ -776,23 +777,7 @@ fn clip(s: &str, max: usize) -> String {
 // Rows → observations (shared by CSV and xlsx)
 // ---------------------------------------------------------------------------------------------
 
-fn invalid(file: &str, line: u64, field: &str, reason: impl Into<String>) -> IngestError {
-    IngestError::Invalid {
-        file: file.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason: reason.into(),
-    }
-}
 
-fn refused(file: &str, line: u64, field: &str, reason: impl Into<String>) -> IngestError {
-    IngestError::Refused {
-        file: file.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason: reason.into(),
-    }
-}
 
 fn no_header(file: &str, detail: &str) -> IngestError {
     invalid(

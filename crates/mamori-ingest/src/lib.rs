@@ -175,6 +175,16 @@ impl IngestError {
     }
 }
 
+/// An [`IngestError::Invalid`].
+pub(crate) fn invalid(file: &str, line: u64, field: &str, reason: impl Into<String>) -> IngestError {
+    IngestError::Invalid { file: file.to_owned(), line, field: field.to_owned(), reason: reason.into() }
+}
+
+/// An [`IngestError::Refused`].
+pub(crate) fn refused(file: &str, line: u64, field: &str, reason: impl Into<String>) -> IngestError {
+    IngestError::Refused { file: file.to_owned(), line, field: field.to_owned(), reason: reason.into() }
+}
+
 /// Normalizes a MAC address written by another program: accepts what
 /// [`mamori_model::normalize_mac`] accepts, plus colon- or dash-separated forms with one-digit
 /// octets (`0:1a:2b:3c:4d:5e`, as macOS and some DHCP tools write them).

@@ -373,9 +373,6 @@ async fn edition_of(s: &AppState, lang: Lang, given: Option<&str>) -> ApiResult<
     e.map(|e| e.id).map_err(|e| store_fail(lang, &e))
 }
 
-fn today() -> jiff::civil::Date {
-    crate::today_jst().parse().unwrap_or_else(|_| jiff::civil::date(2026, 1, 1))
-}
 
 /// A checklist sheet with the answers in force, what the records say, warnings and maturity
 /// levels. A vendor user gets its own 事業者確認用 sheet.
@@ -389,7 +386,7 @@ async fn checklist(State(s): State<AppState>, u: ApiUser, Query(p): Query<Checkl
     } else {
         (mamori_model::SheetKind::Facility, None)
     };
-    s.store.checklist_view(u.lang, &edition, sheet, vendor, today()).await.map(Json).map_err(|e| store_fail(u.lang, &e))
+    s.store.checklist_view(u.lang, &edition, sheet, vendor, crate::today_jst_date()).await.map(Json).map_err(|e| store_fail(u.lang, &e))
 }
 
 /// What to do next on each topic, the largest risk reduction first (not for vendors).
@@ -397,7 +394,7 @@ async fn checklist(State(s): State<AppState>, u: ApiUser, Query(p): Query<Checkl
 async fn checklist_roadmap(State(s): State<AppState>, u: ApiUser, Query(p): Query<ChecklistParams>) -> ApiResult<Json<Vec<RoadmapStep>>> {
     u.require(u.user.role != Role::Vendor)?;
     let edition = edition_of(&s, u.lang, p.edition.as_deref()).await?;
-    s.store.checklist_roadmap(u.lang, &edition, today()).await.map(Json).map_err(|e| store_fail(u.lang, &e))
+    s.store.checklist_roadmap(u.lang, &edition, crate::today_jst_date()).await.map(Json).map_err(|e| store_fail(u.lang, &e))
 }
 
 /// The responsibility matrix: who acts on each checklist topic (not for vendors).

@@ -231,13 +231,18 @@ fn add_days(date: &str, days: i64) -> String {
         .unwrap_or_else(|| date.to_owned())
 }
 
-/// Today in Japan, as `YYYY-MM-DD`.
-pub fn today_jst() -> String {
+/// Today in Japan, as a date.
+pub fn today_jst_date() -> jiff::civil::Date {
     let now = jiff::Timestamp::now();
     match jiff::tz::TimeZone::get("Asia/Tokyo") {
-        Ok(tz) => now.to_zoned(tz).date().to_string(),
-        Err(_) => now.strftime("%Y-%m-%d").to_string(),
+        Ok(tz) => now.to_zoned(tz).date(),
+        Err(_) => now.to_zoned(jiff::tz::TimeZone::UTC).date(),
     }
+}
+
+/// Today in Japan, as `YYYY-MM-DD`.
+pub fn today_jst() -> String {
+    today_jst_date().to_string()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::Ctx;
-use crate::views::{badge, layout, store_error_page};
+use crate::views::{badge, layout, store_error_page, urlencode};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -63,9 +63,6 @@ async fn scope(state: &AppState, ctx: &Ctx, p: &Params) -> Result<(String, Sheet
     Ok((edition, sheet, vendor))
 }
 
-fn today() -> jiff::civil::Date {
-    crate::today_jst().parse().unwrap_or_else(|_| jiff::civil::date(2026, 1, 1))
-}
 
 fn unconfirmed(c: Confidence) -> bool {
     !matches!(c, Confidence::Official | Confidence::VerbatimPrimary | Confidence::VerbatimSecondary)
@@ -149,7 +146,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) 
         Ok(s) => s,
         Err(r) => return r,
     };
-    let view = match state.store.checklist_view(ctx.lang, &edition, sheet, vendor, today()).await {
+    let view = match state.store.checklist_view(ctx.lang, &edition, sheet, vendor, crate::today_jst_date()).await {
         Ok(v) => v,
         Err(e) => return store_error_page(ctx.lang, &e),
     };
@@ -445,14 +442,6 @@ async fn file(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id>) -> Re
     res
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 async fn roadmap(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>) -> Response {
     if let Err(r) = ctx.require(ctx.user.role != Role::Vendor) {
@@ -462,7 +451,7 @@ async fn roadmap(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params
         Ok(s) => s,
         Err(r) => return r,
     };
-    let steps = match state.store.checklist_roadmap(ctx.lang, &edition, today()).await {
+    let steps = match state.store.checklist_roadmap(ctx.lang, &edition, crate::today_jst_date()).await {
         Ok(s) => s,
         Err(e) => return store_error_page(ctx.lang, &e),
     };
@@ -520,7 +509,7 @@ async fn print(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>)
         Err(r) => return r,
     };
     let vendor = if ctx.user.role == Role::Vendor { vendor } else { p.vendor };
-    match print_html(&state.store, ctx.lang, &edition, vendor, today()).await {
+    match print_html(&state.store, ctx.lang, &edition, vendor, crate::today_jst_date()).await {
         Ok(html) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(e) => store_error_page(ctx.lang, &e),
     }

@@ -29,7 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use mamori_store::Store;
 
-pub use attention::{Attention, Severity, scan as scan_attention, today_jst};
+pub use attention::{Attention, Severity, scan as scan_attention, today_jst, today_jst_date};
 pub use views::jst;
 pub use auth::LoginLimiter;
 pub use api::openapi;

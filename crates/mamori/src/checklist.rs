@@ -223,16 +223,13 @@ async fn vendor_id(store: &Store, lang: Lang, name: &Option<String>) -> Result<O
         .ok_or_else(|| Failure(tf(lang, "checklist_cli.no_vendor", &[("name", name)]), 1))
 }
 
-fn today() -> jiff::civil::Date {
-    mamori_web::today_jst().parse().unwrap_or_else(|_| jiff::civil::date(2026, 1, 1))
-}
 
 pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> CliResult {
     match cmd {
         ChecklistCmd::Show(a) => {
             let edition = edition_id(store, lang, &a.edition).await?;
             let vendor = vendor_id(store, lang, &a.vendor).await?;
-            let view = store.checklist_view(lang, &edition, a.sheet.kind(), vendor, today()).await.map_err(fail(lang))?;
+            let view = store.checklist_view(lang, &edition, a.sheet.kind(), vendor, mamori_web::today_jst_date()).await.map_err(fail(lang))?;
             if a.format == Format::Json {
                 return output::json(&mut std::io::stdout().lock(), &view).map_err(io_fail);
             }
@@ -242,11 +239,12 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> Cl
             let edition = edition_id(store, lang, &a.edition).await?;
             let vendor = vendor_id(store, lang, &a.vendor).await?;
             let ed = store.checklist_edition(&edition).await.map_err(fail(lang))?;
+            let item = ed.sheet(a.sheet.kind()).and_then(|s| mamori_store::checklist::find_item(s, &a.item));
+            let item_id = item.map(|i| i.id.clone());
             // An item answered per class needs the class; one answered once takes none.
             let class = match a.device_class {
                 Some(c) => Some(c.class()),
                 None => {
-                    let item = ed.sheet(a.sheet.kind()).and_then(|s| mamori_store::checklist::find_item(s, &a.item));
                     match item.map(|i| i.device_classes.as_slice()) {
                         Some([one]) => Some(*one),
                         Some([]) | None => None,
@@ -281,17 +279,8 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> Cl
             println!("{}", tf(lang, if n > 0 { "checklist_cli.recorded" } else { "checklist_cli.unchanged" }, &[("item", &a.item), ("edition", &edition)]));
             // Say at once when the records contradict a yes.
             if answer.yes && answer.sheet == SheetKind::Facility {
-                let view = store.checklist_view(lang, &edition, SheetKind::Facility, None, today()).await.map_err(fail(lang))?;
-                if let Some(iv) = view.items.iter().find(|iv| mamori_store::checklist::find_item(
-                    &mamori_model::checklist::ChecklistSheet {
-                        kind: SheetKind::Facility,
-                        name_ja: String::new(),
-                        name_en: None,
-                        sections: Vec::new(),
-                        items: vec![iv.item.clone()],
-                    },
-                    &a.item,
-                ).is_some())
+                let view = store.checklist_view(lang, &edition, SheetKind::Facility, None, mamori_web::today_jst_date()).await.map_err(fail(lang))?;
+                if let Some(iv) = view.items.iter().find(|iv| Some(&iv.item.id) == item_id.as_ref())
                     && iv.warning
                 {
                     println!("⚠ {}", t(lang, "checklist_cli.contradicted"));
@@ -308,7 +297,7 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> Cl
             let (bytes, ext) = match a.format {
                 ExportFormat::Xlsx => (store.checklist_xlsx(&edition, vendor).await.map_err(fail(lang))?, "xlsx"),
                 ExportFormat::Html => {
-                    let html = mamori_web::checklist::print_html(store, lang, &edition, vendor, today()).await.map_err(fail(lang))?;
+                    let html = mamori_web::checklist::print_html(store, lang, &edition, vendor, mamori_web::today_jst_date()).await.map_err(fail(lang))?;
                     (html.into_bytes(), "html")
                 }
             };
@@ -438,7 +427,7 @@ pub async fn run(store: &Store, lang: Lang, who: &str, cmd: &ChecklistCmd) -> Cl
         }
         ChecklistCmd::Roadmap(a) => {
             let edition = edition_id(store, lang, &a.edition).await?;
-            let steps = store.checklist_roadmap(lang, &edition, today()).await.map_err(fail(lang))?;
+            let steps = store.checklist_roadmap(lang, &edition, mamori_web::today_jst_date()).await.map_err(fail(lang))?;
             let rows: Vec<Vec<String>> = steps
                 .iter()
                 .enumerate()
