@@ -124,7 +124,7 @@ fn fill(text: &str, facility: &str, vendor: &str, devices: &str, days: u32, kev_
 }
 
 impl Store {
-    async fn stored_responsibilities(&self) -> Result<BTreeMap<String, Responsibility>> {
+    pub(crate) async fn stored_responsibilities(&self) -> Result<BTreeMap<String, Responsibility>> {
         let rows = sqlx::query("SELECT topic, facility, vendor_ids, not_applicable, note FROM responsibilities")
             .fetch_all(self.pool())
             .await?;

@@ -18,6 +18,9 @@ mod audit;
 mod auth;
 pub mod checklist;
 pub mod contract;
+pub mod cpes;
+pub mod feedsource;
+pub mod findings;
 mod import;
 mod inventory;
 mod keys;
@@ -27,6 +30,7 @@ mod snapshot;
 pub mod source;
 mod stocktake;
 mod util;
+pub mod vuln;
 #[doc(hidden)]
 pub mod testing;
 

@@ -41,10 +41,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_checklist.sql"),
         postgres: include_str!("../migrations/postgres/0004_checklist.sql"),
     },
+    Migration {
+        version: 5,
+        name: "vuln",
+        sqlite: include_str!("../migrations/sqlite/0005_vuln.sql"),
+        postgres: include_str!("../migrations/postgres/0005_vuln.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Arbitrary constant naming mamori's advisory lock on PostgreSQL.
 const PG_MIGRATION_LOCK: i64 = 0x6d61_6d6f_7269;

@@ -16,5 +16,7 @@ pub mod kev;
 pub mod matcher;
 pub mod model;
 pub mod nvd;
+pub mod suggest;
+pub mod urgency;
 pub mod version;
 pub mod vex;

@@ -177,14 +177,18 @@ pub fn compare(scheme: Scheme, a: &str, b: &str) -> Comparison {
                 ordering: (ta == tb).then(|| ra.cmp(&rb).then(ma.cmp(&mb))),
                 exact: true,
             },
-            _ => Comparison { exact: false, ..generic(a, b) },
+            // Neither in train form (`15.2`): plain dotted numbers compare as such.
+            _ => generic(a, b),
         },
         Scheme::Zyxel => match (zyxel(a), zyxel(b)) {
             (Some((ma, sa, xa)), Some((mb, sb, xb))) => Comparison {
                 ordering: (ma == mb).then(|| compare_segments(&sa, &sb).then_with(|| compare_segments(&segments(&xa), &segments(&xb)))),
                 exact: true,
             },
-            _ => Comparison { exact: false, ..generic(a, b) },
+            // NVD writes Zyxel bounds without the model code (`5.36`): compare the numbers.
+            (Some((_, sa, _)), None) if plain(b) => Comparison { ordering: Some(compare_segments(&sa, &segments(b))), exact: true },
+            (None, Some((_, sb, _))) if plain(a) => Comparison { ordering: Some(compare_segments(&segments(a), &sb)), exact: true },
+            _ => generic(a, b),
         },
     }
 }
@@ -259,6 +263,9 @@ mod tests {
         assert_eq!(ord(Scheme::Zyxel, "V5.36(ABPS.0)", "V5.36(ABPS.1)"), Some(Less));
         assert_eq!(ord(Scheme::Zyxel, "V5.36(ABPS.0)C0", "V5.36(ABPS.0)"), Some(Greater));
         assert_eq!(ord(Scheme::Zyxel, "V5.36(ABPS.0)", "V5.36(ABUH.0)"), None, "different models");
+        assert_eq!(compare(Scheme::Zyxel, "5.35", "4.60"), Comparison { ordering: Some(Greater), exact: true });
+        assert_eq!(ord(Scheme::Zyxel, "V5.35(ABPS.0)", "5.36"), Some(Less), "NVD bounds carry no model code");
+        assert_eq!(ord(Scheme::Zyxel, "V5.36(ABPS.1)", "5.36"), Some(Greater));
         assert_eq!(ord(Scheme::WindowsBuild, "10.0.19045.3803", "10.0.19045.4170"), Some(Less));
         assert_eq!(scheme_for("fortinet", "fortios"), Scheme::FortiOs);
         assert_eq!(scheme_for("cisco", "ios_xe"), Scheme::CiscoIos);

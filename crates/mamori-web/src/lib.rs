@@ -17,6 +17,7 @@ mod pages;
 mod queue;
 mod uploads;
 mod views;
+pub mod vuln;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::routes())
         .merge(checklist::routes())
         .merge(contract::routes())
+        .merge(vuln::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

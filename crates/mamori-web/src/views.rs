@@ -87,6 +87,7 @@ pub(crate) fn layout_with_head(ctx: &Ctx, facility: &str, title: &str, head: Mar
                             (nav_item(ctx, "/stocktake", "stocktake_page.nav"))
                         }
                         (nav_item(ctx, "/checklist", "checklist_page.nav"))
+                        (nav_item(ctx, "/vulns", "vuln_page.nav"))
                         @if ctx.user.role != Role::Vendor {
                             (nav_item(ctx, "/contract", "contract_page.nav"))
                         }

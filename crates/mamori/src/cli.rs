@@ -86,6 +86,12 @@ enum Command {
     /// 保守契約：対応分担表と契約に明記する事項 / Maintenance contracts: responsibility matrix and clauses
     #[command(subcommand)]
     Contract(crate::contract::ContractCmd),
+    /// 脆弱性フィード（NVD・KEV・EPSS・JVN・CSAF・VEX）の取り込みと鮮度 / Vulnerability feeds
+    #[command(subcommand)]
+    Feed(crate::vuln::FeedCmd),
+    /// 脆弱性と資産の照合・対応課題・VEX / Vulnerability findings, status and VEX
+    #[command(subcommand)]
+    Vuln(crate::vuln::VulnCmd),
     /// Web 画面と API を起動 / Start the web interface and API
     Serve(ServeArgs),
     /// データベースの健全性を確認（正常なら終了コード 0） / Check the database (exit 0 when healthy)
@@ -496,6 +502,14 @@ async fn run(cli: Cli, lang: Lang) -> CliResult {
         Command::Contract(cmd) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;
             crate::contract::run(&store, lang, &who, cmd).await
+        }
+        Command::Feed(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::vuln::feed(&store, lang, &who, cmd).await
+        }
+        Command::Vuln(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::vuln::vuln(&store, lang, &who, cmd).await
         }
         Command::Serve(a) => serve(&cli, lang, a).await,
         Command::Healthcheck(f) => {

@@ -85,7 +85,7 @@ async fn edition(store: &Store, lang: Lang, given: &Option<String>) -> Result<St
     }
 }
 
-async fn vendor_by_name(store: &Store, lang: Lang, name: &str) -> Result<Id, Failure> {
+pub(crate) async fn vendor_by_name(store: &Store, lang: Lang, name: &str) -> Result<Id, Failure> {
     let vendors = store.list_vendors().await.map_err(|e| Failure::store(lang, &e))?;
     vendors
         .iter()

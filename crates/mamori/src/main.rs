@@ -7,6 +7,8 @@ mod contract;
 mod inventory;
 mod output;
 mod records;
+mod sync;
+mod vuln;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,1085 @@
+//! Matching the inventory against the feed corpus, and the tasks that come out of it: one
+//! finding per asset × vulnerability, with why it matched, a priority whose formula is shown,
+//! a due date, who must act (the facility or the maintenance vendor), and a status whose every
+//! change is kept.
+//!
+//! Matching reads each asset's CPE names (its software list as imported, plus names the
+//! manager confirmed or that are only suggested), looks up the CVEs whose vulnerable criteria
+//! name the same vendor and product, and evaluates each CVE's configuration tree
+//! ([`mamori_vuln::matcher`]). Vendor statements (CSAF, VEX) override NVD for the products they
+//! cover; JVN advisories add low-confidence findings for products NVD does not know.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use mamori_model::{Detail, Id, SegmentPurpose};
+use mamori_vuln::cpe::Cpe;
+use mamori_vuln::matcher::{Compiled, Confidence, DeviceCpe, Hit};
+use mamori_vuln::model::Configuration;
+use mamori_vuln::urgency::{self, Priority, Signals};
+use mamori_vuln::version;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::util::{batch_placeholders, get_bool, now};
+use crate::{Result, Store, StoreError};
+
+/// The status of a finding (対応状況).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatus {
+    /// 未対応
+    Open,
+    /// 対応中
+    InProgress,
+    /// 対応済み
+    Resolved,
+    /// リスク受容
+    Accepted,
+    /// 誤検知
+    FalsePositive,
+}
+
+impl FindingStatus {
+    pub const ALL: [FindingStatus; 5] =
+        [FindingStatus::Open, FindingStatus::InProgress, FindingStatus::Resolved, FindingStatus::Accepted, FindingStatus::FalsePositive];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            FindingStatus::Open => "open",
+            FindingStatus::InProgress => "in_progress",
+            FindingStatus::Resolved => "resolved",
+            FindingStatus::Accepted => "accepted",
+            FindingStatus::FalsePositive => "false_positive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FindingStatus> {
+        FindingStatus::ALL.into_iter().find(|k| k.code() == s)
+    }
+
+    /// Still needs someone to act.
+    pub fn is_active(self) -> bool {
+        matches!(self, FindingStatus::Open | FindingStatus::InProgress)
+    }
+}
+
+/// CycloneDX `analysis.justification` values (VEX): why a vulnerability does not apply.
+pub const JUSTIFICATIONS: [&str; 9] = [
+    "code_not_present",
+    "code_not_reachable",
+    "requires_configuration",
+    "requires_dependency",
+    "requires_environment",
+    "protected_by_compiler",
+    "protected_at_runtime",
+    "protected_at_perimeter",
+    "protected_by_mitigating_control",
+];
+
+/// Who must act on a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Responsible {
+    /// `facility` or `vendor`.
+    pub party: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_name: Option<String>,
+    /// Why: `contract` (a maintenance contract covers the device and the responsibility matrix
+    /// gives patching to the vendor), `matrix_facility`, `no_contract`.
+    pub basis: String,
+}
+
+/// One finding (task), as listed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    pub asset_id: Id,
+    pub asset_name: String,
+    pub vuln_id: String,
+    /// `nvd`, `csaf:<publisher>`, `jvn`.
+    pub source: String,
+    pub confidence: Confidence,
+    pub confidence_score: u8,
+    pub hit: Hit,
+    pub priority: Priority,
+    pub due_date: Option<String>,
+    pub responsible: Responsible,
+    pub status: FindingStatus,
+    pub justification: Option<String>,
+    pub reason: Option<String>,
+    pub status_by: Option<String>,
+    pub status_at: Option<String>,
+    pub first_seen: String,
+    pub last_matched: String,
+    /// The asset no longer matches (updated, name changed, vendor says not affected).
+    pub gone_at: Option<String>,
+    pub kev: Option<KevFacts>,
+    pub epss: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    pub cvss: Option<f64>,
+    pub severity: Option<String>,
+    pub title: String,
+    /// A Japanese advisory exists (JVN).
+    pub jvn_ids: Vec<String>,
+}
+
+/// KEV data of a vulnerability, as CISA published it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KevFacts {
+    pub date_added: String,
+    /// CISA's deadline for US federal agencies, as given (it can precede `date_added`).
+    pub due_date: String,
+    pub ransomware: bool,
+    pub required_action: String,
+    pub name: String,
+}
+
+/// What [`Store::list_findings`] filters on.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub asset_id: Option<Id>,
+    pub vendor_id: Option<Id>,
+    pub vuln_id: Option<String>,
+    /// Include resolved, accepted, false positives and findings that no longer match.
+    pub all: bool,
+    /// Only findings whose asset a vendor user may see.
+    pub vendor_scope: Option<Id>,
+}
+
+/// What one matching run did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MatchSummary {
+    pub assets: u64,
+    pub assets_with_cpe: u64,
+    pub candidates: u64,
+    pub matched: u64,
+    pub new: u64,
+    pub gone: u64,
+    /// Suppressed by a vendor statement (fixed / not affected for this version).
+    pub vendor_cleared: u64,
+}
+
+/// An asset as matching sees it.
+#[derive(Debug, Clone)]
+pub struct MatchAsset {
+    pub id: Id,
+    pub name: String,
+    pub cpes: Vec<DeviceCpe>,
+    pub internet_facing: bool,
+    pub patient_reachable: bool,
+}
+
+/// One hit before it is written.
+#[derive(Debug, Clone)]
+pub struct RawHit {
+    pub asset: usize,
+    pub vuln_id: String,
+    pub source: String,
+    pub hit: Hit,
+}
+
+/// Matches assets against CVE candidates in memory: the part the benchmark times.
+pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, BTreeSet<usize>>, configs: &HashMap<String, Vec<Configuration>>) -> Vec<RawHit> {
+    let mut out = Vec::new();
+    for (cve, who) in candidates {
+        let Some(c) = configs.get(cve) else { continue };
+        let compiled = Compiled::new(c.clone());
+        for &i in who {
+            let Some(a) = assets.get(i) else { continue };
+            if let Some(hit) = compiled.evaluate(&a.cpes) {
+                out.push(RawHit { asset: i, vuln_id: cve.clone(), source: "nvd".to_owned(), hit });
+            }
+        }
+    }
+    out
+}
+
+/// Checks a vendor statement's version condition against a device name.
+fn statement_applies(version_eq: Option<&str>, range: Option<&str>, device: &Cpe) -> Option<bool> {
+    let vendor = device.vendor().unwrap_or_default();
+    let product = device.product().unwrap_or_default();
+    let scheme = version::scheme_for(&vendor, &product);
+    let v = device.version().as_literal()?;
+    if let Some(r) = range {
+        return mamori_vuln::csaf::vers_contains(r, &v, scheme);
+    }
+    if let Some(e) = version_eq {
+        return version::compare(scheme, &v, e).ordering.map(|o| o == std::cmp::Ordering::Equal);
+    }
+    Some(true)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Decode(format!("{what}: {e}")))
+}
+
+impl Store {
+    /// Every asset with its CPE names, exposure and reachability.
+    pub async fn match_assets(&self) -> Result<Vec<MatchAsset>> {
+        let rows = sqlx::query("SELECT id, name, internet_facing FROM assets ORDER BY id").fetch_all(self.pool()).await?;
+        let mut assets = Vec::with_capacity(rows.len());
+        let mut index = HashMap::new();
+        for r in &rows {
+            let id: Id = r.try_get(0)?;
+            index.insert(id, assets.len());
+            assets.push(MatchAsset { id, name: r.try_get(1)?, cpes: Vec::new(), internet_facing: get_bool(r, "internet_facing")?, patient_reachable: false });
+        }
+        let mut seen: BTreeSet<(Id, String)> = BTreeSet::new();
+        for r in sqlx::query("SELECT asset_id, cpe FROM software WHERE cpe IS NOT NULL").fetch_all(self.pool()).await? {
+            let id: Id = r.try_get(0)?;
+            let s: String = r.try_get(1)?;
+            if let (Some(&i), Ok(cpe)) = (index.get(&id), Cpe::parse(&s))
+                && seen.insert((id, cpe.to_fs()))
+                && let Some(a) = assets.get_mut(i)
+            {
+                a.cpes.push(DeviceCpe { cpe, confirmed: true });
+            }
+        }
+        for r in sqlx::query("SELECT asset_id, cpe, state FROM asset_cpes WHERE state <> 'rejected'").fetch_all(self.pool()).await? {
+            let id: Id = r.try_get(0)?;
+            let s: String = r.try_get(1)?;
+            let state: String = r.try_get(2)?;
+            if let (Some(&i), Ok(cpe)) = (index.get(&id), Cpe::parse(&s))
+                && seen.insert((id, cpe.to_fs()))
+                && let Some(a) = assets.get_mut(i)
+            {
+                a.cpes.push(DeviceCpe { cpe, confirmed: state == "confirmed" });
+            }
+        }
+        // Reachable from the patient/guest Wi-Fi: in a patient Wi-Fi segment, or in a segment
+        // the patient Wi-Fi is bridged into (same address range).
+        let segments = self.list_segments().await?;
+        let patient_cidrs: BTreeSet<String> = segments.iter().filter(|s| s.purpose == SegmentPurpose::PatientWifi).filter_map(|s| s.cidr.clone()).collect();
+        let reachable: BTreeSet<Id> = segments
+            .iter()
+            .filter(|s| s.purpose == SegmentPurpose::PatientWifi || s.cidr.as_ref().is_some_and(|c| patient_cidrs.contains(c)))
+            .map(|s| s.id)
+            .collect();
+        if !reachable.is_empty() {
+            for r in sqlx::query("SELECT asset_id, segment_id FROM interfaces WHERE segment_id IS NOT NULL").fetch_all(self.pool()).await? {
+                let id: Id = r.try_get(0)?;
+                let seg: Id = r.try_get(1)?;
+                if reachable.contains(&seg)
+                    && let Some(a) = index.get(&id).and_then(|&i| assets.get_mut(i))
+                {
+                    a.patient_reachable = true;
+                }
+            }
+        }
+        Ok(assets)
+    }
+
+    /// CVE candidates for the assets: CVE id → assets naming one of its vulnerable products.
+    pub async fn match_candidates(&self, assets: &[MatchAsset]) -> Result<BTreeMap<String, BTreeSet<usize>>> {
+        let mut by_product: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
+        for (i, a) in assets.iter().enumerate() {
+            for d in &a.cpes {
+                if let (Some(v), Some(p)) = (d.cpe.vendor(), d.cpe.product()) {
+                    by_product.entry((v, p)).or_default().insert(i);
+                }
+            }
+        }
+        let mut out: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+        for ((v, p), who) in &by_product {
+            let ids: Vec<String> = sqlx::query_scalar("SELECT cve_id FROM vuln_cve_products WHERE vendor = $1 AND product = $2")
+                .bind(v.clone())
+                .bind(p.clone())
+                .fetch_all(self.pool())
+                .await?;
+            for id in ids {
+                out.entry(id).or_default().extend(who.iter().copied());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The configuration trees of these CVEs.
+    pub async fn cve_configurations(&self, ids: &[String]) -> Result<HashMap<String, Vec<Configuration>>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT id, configurations FROM vuln_cves WHERE id IN ({})", batch_placeholders(self.backend(), 1, chunk.len()));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let id: String = r.try_get(0)?;
+                let c: String = r.try_get(1)?;
+                let configs: Vec<Configuration> = decode(&id, &c)?;
+                out.insert(id, configs);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Vendor statements and JVN advisories for the assets' products.
+    async fn statement_hits(&self, assets: &[MatchAsset], hits: &mut Vec<RawHit>) -> Result<u64> {
+        let mut cleared = 0;
+        let mut by_product: BTreeMap<(String, String), Vec<(usize, Cpe)>> = BTreeMap::new();
+        for (i, a) in assets.iter().enumerate() {
+            for d in &a.cpes {
+                if let (Some(v), Some(p)) = (d.cpe.vendor(), d.cpe.product()) {
+                    by_product.entry((v, p)).or_default().push((i, d.cpe.clone()));
+                }
+            }
+        }
+        let mut nvd_keys: BTreeSet<(usize, String)> = hits.iter().map(|h| (h.asset, h.vuln_id.clone())).collect();
+        let mut remove: BTreeSet<(usize, String)> = BTreeSet::new();
+        for ((v, p), who) in &by_product {
+            let rows = sqlx::query(
+                "SELECT s.cve_id, s.version, s.version_range, s.status, s.justification, s.cpe, s.product_name, d.publisher, d.tracking_id \
+                 FROM vuln_statements s JOIN vuln_documents d ON d.id = s.document_id WHERE s.vendor = $1 AND s.product = $2 ORDER BY s.id",
+            )
+            .bind(v.clone())
+            .bind(p.clone())
+            .fetch_all(self.pool())
+            .await?;
+            for r in &rows {
+                let cve: String = r.try_get(0)?;
+                let ver: Option<String> = r.try_get(1)?;
+                let range: Option<String> = r.try_get(2)?;
+                let status: String = r.try_get(3)?;
+                let publisher: String = r.try_get(7)?;
+                let tracking: String = r.try_get(8)?;
+                for (i, cpe) in who {
+                    let applies = statement_applies(ver.as_deref(), range.as_deref(), cpe);
+                    if applies != Some(true) {
+                        continue;
+                    }
+                    let key = (*i, cve.clone());
+                    match status.as_str() {
+                        "affected" => {
+                            {
+                                remove.remove(&key);
+                                nvd_keys.insert(key);
+                                hits.retain(|h| !(h.asset == *i && h.vuln_id == cve));
+                                hits.push(RawHit {
+                                    asset: *i,
+                                    vuln_id: cve.clone(),
+                                    source: format!("csaf:{publisher}"),
+                                    hit: Hit {
+                                        configuration: 0,
+                                        criteria: format!("{publisher} {tracking}"),
+                                        range: range.clone().or(ver.clone()).unwrap_or_default(),
+                                        device_cpe: cpe.to_fs(),
+                                        confidence: if ver.is_some() || range.is_some() { Confidence::ExactVersion } else { Confidence::VersionRange },
+                                        platform: None,
+                                        platform_known: None,
+                                        caveats: vec!["vendor_statement".to_owned()],
+                                    },
+                                });
+                            }
+                        }
+                        "fixed" | "not_affected" => {
+                            remove.insert(key);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if !remove.is_empty() {
+            let before = hits.len();
+            hits.retain(|h| !(remove.contains(&(h.asset, h.vuln_id.clone())) && !h.source.starts_with("csaf:")));
+            cleared = (before - hits.len()) as u64;
+        }
+        // JVN: only for products NVD has no CVE for (JVN carries no versions).
+        for ((v, p), who) in &by_product {
+            let nvd_known: Option<String> = sqlx::query_scalar("SELECT cve_id FROM vuln_cve_products WHERE vendor = $1 AND product = $2 LIMIT 1")
+                .bind(v.clone())
+                .bind(p.clone())
+                .fetch_optional(self.pool())
+                .await?;
+            if nvd_known.is_some() {
+                continue;
+            }
+            let rows = sqlx::query("SELECT j.id, j.detail FROM vuln_jvn_products jp JOIN vuln_jvn j ON j.id = jp.jvn_id WHERE jp.vendor = $1 AND jp.product = $2 ORDER BY j.id")
+                .bind(v.clone())
+                .bind(p.clone())
+                .fetch_all(self.pool())
+                .await?;
+            for r in &rows {
+                let id: String = r.try_get(0)?;
+                let detail: String = r.try_get(1)?;
+                let detail: Value = decode(&id, &detail)?;
+                let cves: Vec<String> = detail.get("cves").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+                let versions: Vec<String> = detail
+                    .get("products")
+                    .and_then(Value::as_array)
+                    .map(|ps| ps.iter().filter_map(|p| p.get("versions").and_then(Value::as_str).map(str::to_owned)).collect())
+                    .unwrap_or_default();
+                let vuln_ids = if cves.is_empty() { vec![id.clone()] } else { cves };
+                for (i, cpe) in who {
+                    for vid in &vuln_ids {
+                        if nvd_keys.contains(&(*i, vid.clone())) || hits.iter().any(|h| h.asset == *i && h.vuln_id == *vid) {
+                            continue;
+                        }
+                        hits.push(RawHit {
+                            asset: *i,
+                            vuln_id: vid.clone(),
+                            source: "jvn".to_owned(),
+                            hit: Hit {
+                                configuration: 0,
+                                criteria: id.clone(),
+                                range: versions.join(" / "),
+                                device_cpe: cpe.to_fs(),
+                                confidence: Confidence::JvnName,
+                                platform: None,
+                                platform_known: None,
+                                caveats: vec!["jvn_name_only".to_owned()],
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        Ok(cleared)
+    }
+
+    /// Who must act on each asset's findings.
+    async fn responsibles(&self) -> Result<HashMap<Id, Responsible>> {
+        let contracts = self.list_contracts().await?;
+        let vendors = self.list_vendors().await?;
+        let stored = self.stored_responsibilities().await?;
+        let patch = stored.get("patch");
+        let mut out = HashMap::new();
+        for c in &contracts {
+            let Some(v) = vendors.iter().find(|v| v.id == c.vendor_id) else { continue };
+            let (vendor_patches, basis) = match patch {
+                Some(r) if r.vendor_ids.contains(&v.id) => (true, "contract"),
+                Some(r) if r.facility || !r.vendor_ids.is_empty() => (false, "matrix_facility"),
+                _ => (true, "contract"),
+            };
+            for a in &c.asset_ids {
+                let r = if vendor_patches {
+                    Responsible { party: "vendor".into(), vendor_id: Some(v.id), vendor_name: Some(v.name.clone()), basis: basis.into() }
+                } else {
+                    Responsible { party: "facility".into(), vendor_id: None, vendor_name: None, basis: basis.into() }
+                };
+                // A vendor that patches wins over a contract that leaves it to the facility.
+                match out.get(a) {
+                    Some(Responsible { party, .. }) if party == "vendor" => {}
+                    _ => {
+                        out.insert(*a, r);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Matches the whole inventory against the corpus and updates the findings.
+    /// `today` is YYYY-MM-DD in Asia/Tokyo; `kev_days`: days to fix a KEV-listed vulnerability.
+    pub async fn match_vulnerabilities(&self, actor: &str, today: &str, kev_days: u32) -> Result<MatchSummary> {
+        let assets = self.match_assets().await?;
+        let candidates = self.match_candidates(&assets).await?;
+        let ids: Vec<String> = candidates.keys().cloned().collect();
+        let configs = self.cve_configurations(&ids).await?;
+        let mut hits = evaluate_candidates(&assets, &candidates, &configs);
+        let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;
+        let mut summary = MatchSummary {
+            assets: assets.len() as u64,
+            assets_with_cpe: assets.iter().filter(|a| !a.cpes.is_empty()).count() as u64,
+            candidates: candidates.values().map(|s| s.len() as u64).sum(),
+            matched: hits.len() as u64,
+            vendor_cleared,
+            ..MatchSummary::default()
+        };
+        let vuln_ids: Vec<String> = hits.iter().map(|h| h.vuln_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let facts = self.vuln_facts(&vuln_ids).await?;
+        let responsibles = self.responsibles().await?;
+        let existing: HashMap<(Id, String), (Option<String>, Option<String>)> = sqlx::query("SELECT asset_id, vuln_id, due_date, gone_at FROM vuln_findings")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok(((r.try_get::<Id, _>(0)?, r.try_get::<String, _>(1)?), (r.try_get::<Option<String>, _>(2)?, r.try_get::<Option<String>, _>(3)?))))
+            .collect::<Result<_>>()?;
+        let at = now();
+        let mut tx = self.write_tx().await?;
+        let mut matched_keys: BTreeSet<(Id, String)> = BTreeSet::new();
+        for h in &hits {
+            let Some(a) = assets.get(h.asset) else { continue };
+            let f = facts.get(&h.vuln_id).cloned().unwrap_or_default();
+            let signals = Signals {
+                kev: f.kev.is_some(),
+                ransomware: f.kev.as_ref().is_some_and(|k| k.ransomware),
+                epss: f.epss,
+                cvss: f.cvss,
+                internet_facing: a.internet_facing,
+                patient_reachable: a.patient_reachable,
+            };
+            let p = urgency::priority(&signals, h.hit.confidence);
+            let responsible = responsibles
+                .get(&a.id)
+                .cloned()
+                .unwrap_or(Responsible { party: "facility".into(), vendor_id: None, vendor_name: None, basis: "no_contract".into() });
+            let key = (a.id, h.vuln_id.clone());
+            matched_keys.insert(key.clone());
+            let hit_json = serde_json::to_string(&h.hit).map_err(|e| StoreError::Format(e.to_string()))?;
+            let p_json = serde_json::to_string(&p).map_err(|e| StoreError::Format(e.to_string()))?;
+            let r_json = serde_json::to_string(&responsible).map_err(|e| StoreError::Format(e.to_string()))?;
+            let days = urgency::days_to_fix(p.band, signals.kev, kev_days);
+            let due = add_days(today, days);
+            match existing.get(&key) {
+                Some((old_due, gone)) => {
+                    // A finding keeps its due date; one that comes back gets a new one.
+                    let due = if gone.is_some() || old_due.is_none() { due } else { old_due.clone() };
+                    sqlx::query(
+                        "UPDATE vuln_findings SET source = $1, confidence = $2, hit = $3, last_matched = $4, gone_at = NULL, \
+                         priority = $5, priority_detail = $6, due_date = $7, responsible = $8 WHERE asset_id = $9 AND vuln_id = $10",
+                    )
+                    .bind(h.source.clone())
+                    .bind(h.hit.confidence.code())
+                    .bind(hit_json)
+                    .bind(at.clone())
+                    .bind(p.score)
+                    .bind(p_json)
+                    .bind(due)
+                    .bind(r_json)
+                    .bind(a.id)
+                    .bind(h.vuln_id.clone())
+                    .execute(&mut *tx.tx)
+                    .await?;
+                }
+                None => {
+                    summary.new += 1;
+                    sqlx::query(
+                        "INSERT INTO vuln_findings (asset_id, vuln_id, source, confidence, hit, first_seen, last_matched, priority, \
+                         priority_detail, due_date, responsible, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open')",
+                    )
+                    .bind(a.id)
+                    .bind(h.vuln_id.clone())
+                    .bind(h.source.clone())
+                    .bind(h.hit.confidence.code())
+                    .bind(hit_json)
+                    .bind(at.clone())
+                    .bind(at.clone())
+                    .bind(p.score)
+                    .bind(p_json)
+                    .bind(due)
+                    .bind(r_json)
+                    .execute(&mut *tx.tx)
+                    .await?;
+                }
+            }
+        }
+        for (key, (_, gone)) in &existing {
+            if gone.is_none() && !matched_keys.contains(key) {
+                summary.gone += 1;
+                sqlx::query("UPDATE vuln_findings SET gone_at = $1 WHERE asset_id = $2 AND vuln_id = $3")
+                    .bind(at.clone())
+                    .bind(key.0)
+                    .bind(key.1.clone())
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+        }
+        let mut d = Detail::new();
+        d.insert("matched".into(), Value::from(summary.matched));
+        d.insert("new".into(), Value::from(summary.new));
+        d.insert("gone".into(), Value::from(summary.gone));
+        tx.audit(actor, "vuln.match", "finding", None, d).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    /// KEV, EPSS, CVSS and title of vulnerabilities.
+    pub async fn vuln_facts(&self, ids: &[String]) -> Result<HashMap<String, VulnFacts>> {
+        let mut out: HashMap<String, VulnFacts> = HashMap::new();
+        for chunk in ids.chunks(400) {
+            let ph = batch_placeholders(self.backend(), 1, chunk.len());
+            for r in self.fetch_in(chunk, &format!("SELECT id, cvss_score, severity, description, detail FROM vuln_cves WHERE id IN ({ph})")).await? {
+                let id: String = r.try_get(0)?;
+                let detail: String = r.try_get(4)?;
+                let detail: Value = decode(&id, &detail)?;
+                let e = out.entry(id).or_default();
+                e.cvss = r.try_get(1)?;
+                e.severity = r.try_get(2)?;
+                e.title = r.try_get(3)?;
+                if let Some(k) = detail.get("kev").filter(|k| !k.is_null()) {
+                    let g = |f: &str| k.get(f).and_then(Value::as_str).unwrap_or_default().to_owned();
+                    e.kev = Some(KevFacts { date_added: g("date_added"), due_date: g("due_date"), ransomware: false, required_action: g("required_action"), name: g("name") });
+                }
+            }
+            for r in self.fetch_in(chunk, &format!("SELECT cve_id, date_added, due_date, ransomware, required_action, name FROM vuln_kev WHERE cve_id IN ({ph})")).await? {
+                let id: String = r.try_get(0)?;
+                let e = out.entry(id).or_default();
+                e.kev = Some(KevFacts {
+                    date_added: r.try_get(1)?,
+                    due_date: r.try_get(2)?,
+                    ransomware: get_bool(&r, "ransomware")?,
+                    required_action: r.try_get(4)?,
+                    name: r.try_get(5)?,
+                });
+            }
+            for r in self.fetch_in(chunk, &format!("SELECT cve_id, epss, percentile FROM vuln_epss WHERE cve_id IN ({ph})")).await? {
+                let id: String = r.try_get(0)?;
+                let e = out.entry(id).or_default();
+                e.epss = r.try_get(1)?;
+                e.epss_percentile = r.try_get(2)?;
+            }
+            for r in self.fetch_in(chunk, &format!("SELECT cve_id, jvn_id FROM vuln_jvn_cves WHERE cve_id IN ({ph}) ORDER BY jvn_id")).await? {
+                let id: String = r.try_get(0)?;
+                out.entry(id).or_default().jvn_ids.push(r.try_get(1)?);
+            }
+            for r in self.fetch_in(chunk, &format!("SELECT id, title, cvss_score, severity FROM vuln_jvn WHERE id IN ({ph})")).await? {
+                let id: String = r.try_get(0)?;
+                let e = out.entry(id.clone()).or_default();
+                e.title = r.try_get(1)?;
+                e.cvss = r.try_get(2)?;
+                e.severity = r.try_get(3)?;
+                e.jvn_ids.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs `sql` (with `{ph}` already filled for `ids.len()` placeholders) binding `ids`.
+    async fn fetch_in(&self, ids: &[String], sql: &str) -> Result<Vec<sqlx::any::AnyRow>> {
+        let mut q = sqlx::query(sql);
+        for id in ids {
+            q = q.bind(id.clone());
+        }
+        Ok(q.fetch_all(self.pool()).await?)
+    }
+
+    /// Findings, most urgent first (active before settled, then priority, then due date).
+    pub async fn list_findings(&self, f: &FindingFilter) -> Result<Vec<Finding>> {
+        let rows = sqlx::query(
+            "SELECT f.asset_id, a.name, f.vuln_id, f.source, f.confidence, f.hit, f.first_seen, f.last_matched, f.gone_at, \
+             f.priority_detail, f.due_date, f.responsible, f.status, f.justification, f.reason, f.status_by, f.status_at \
+             FROM vuln_findings f JOIN assets a ON a.id = f.asset_id ORDER BY f.priority DESC, f.vuln_id, f.asset_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let scope: Option<BTreeSet<Id>> = match f.vendor_scope.or(f.vendor_id) {
+            Some(v) => Some(self.list_contracts().await?.into_iter().filter(|c| c.vendor_id == v).flat_map(|c| c.asset_ids).collect()),
+            None => None,
+        };
+        let mut out = Vec::new();
+        for r in &rows {
+            let asset_id: Id = r.try_get(0)?;
+            let vuln_id: String = r.try_get(2)?;
+            let status: String = r.try_get(12)?;
+            let status = FindingStatus::parse(&status).ok_or_else(|| StoreError::Decode(format!("finding status {status}")))?;
+            let gone_at: Option<String> = r.try_get(8)?;
+            if f.asset_id.is_some_and(|a| a != asset_id) || f.vuln_id.as_ref().is_some_and(|v| *v != vuln_id) {
+                continue;
+            }
+            if !f.all && (!status.is_active() || gone_at.is_some()) {
+                continue;
+            }
+            let responsible: Responsible = decode("responsible", &r.try_get::<String, _>(11)?)?;
+            if let Some(s) = &scope
+                && !s.contains(&asset_id)
+            {
+                continue;
+            }
+            if f.vendor_id.is_some() && responsible.vendor_id != f.vendor_id {
+                continue;
+            }
+            let confidence: String = r.try_get(4)?;
+            let confidence = Confidence::parse(&confidence).ok_or_else(|| StoreError::Decode(format!("confidence {confidence}")))?;
+            out.push(Finding {
+                asset_id,
+                asset_name: r.try_get(1)?,
+                vuln_id,
+                source: r.try_get(3)?,
+                confidence,
+                confidence_score: confidence.score(),
+                hit: decode("hit", &r.try_get::<String, _>(5)?)?,
+                priority: decode("priority", &r.try_get::<String, _>(9)?)?,
+                due_date: r.try_get(10)?,
+                responsible,
+                status,
+                justification: r.try_get(13)?,
+                reason: r.try_get(14)?,
+                status_by: r.try_get(15)?,
+                status_at: r.try_get(16)?,
+                first_seen: r.try_get(6)?,
+                last_matched: r.try_get(7)?,
+                gone_at,
+                kev: None,
+                epss: None,
+                epss_percentile: None,
+                cvss: None,
+                severity: None,
+                title: String::new(),
+                jvn_ids: Vec::new(),
+            });
+        }
+        let ids: Vec<String> = out.iter().map(|f| f.vuln_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let facts = self.vuln_facts(&ids).await?;
+        for f in &mut out {
+            if let Some(x) = facts.get(&f.vuln_id) {
+                f.kev = x.kev.clone();
+                f.epss = x.epss;
+                f.epss_percentile = x.epss_percentile;
+                f.cvss = x.cvss;
+                f.severity = x.severity.clone();
+                f.title = x.title.clone();
+                f.jvn_ids = x.jvn_ids.clone();
+            }
+        }
+        // Active first, then priority.
+        out.sort_by(|a, b| {
+            (b.status.is_active() && b.gone_at.is_none())
+                .cmp(&(a.status.is_active() && a.gone_at.is_none()))
+                .then(b.priority.score.total_cmp(&a.priority.score))
+                .then(a.due_date.cmp(&b.due_date))
+                .then(a.vuln_id.cmp(&b.vuln_id))
+                .then(a.asset_id.cmp(&b.asset_id))
+        });
+        Ok(out)
+    }
+
+    /// Sets the status of a finding, with a VEX-compatible justification when it does not
+    /// apply, and keeps the change in the finding's history and the audit log.
+    pub async fn set_finding_status(
+        &self,
+        actor: &str,
+        asset_id: Id,
+        vuln_id: &str,
+        status: FindingStatus,
+        justification: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        if let Some(j) = justification
+            && !JUSTIFICATIONS.contains(&j)
+        {
+            return Err(StoreError::Format(format!("justification {j}: one of {}", JUSTIFICATIONS.join(", "))));
+        }
+        if status == FindingStatus::FalsePositive && justification.is_none() && reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(StoreError::Format("false_positive needs --justification or --reason".to_owned()));
+        }
+        if status == FindingStatus::Accepted && reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(StoreError::Format("accepted (risk acceptance) needs --reason".to_owned()));
+        }
+        let at = now();
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query(
+            "UPDATE vuln_findings SET status = $1, justification = $2, reason = $3, status_by = $4, status_at = $5 WHERE asset_id = $6 AND vuln_id = $7",
+        )
+        .bind(status.code())
+        .bind(justification.map(str::to_owned))
+        .bind(reason.map(str::to_owned))
+        .bind(actor.to_owned())
+        .bind(at.clone())
+        .bind(asset_id)
+        .bind(vuln_id.to_owned())
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Missing { entity: "finding", id: format!("{asset_id} {vuln_id}") });
+        }
+        sqlx::query("INSERT INTO vuln_finding_history (asset_id, vuln_id, at, actor, status, justification, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(asset_id)
+            .bind(vuln_id.to_owned())
+            .bind(at)
+            .bind(actor.to_owned())
+            .bind(status.code())
+            .bind(justification.map(str::to_owned))
+            .bind(reason.map(str::to_owned))
+            .execute(&mut *tx.tx)
+            .await?;
+        let mut d = Detail::new();
+        d.insert("vuln".into(), Value::String(vuln_id.to_owned()));
+        d.insert("status".into(), Value::String(status.code().to_owned()));
+        if let Some(j) = justification {
+            d.insert("justification".into(), Value::String(j.to_owned()));
+        }
+        tx.audit(actor, "vuln.status", "asset", Some(asset_id), d).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The status history of a finding, oldest first.
+    pub async fn finding_history(&self, asset_id: Id, vuln_id: &str) -> Result<Vec<FindingChange>> {
+        let rows = sqlx::query("SELECT at, actor, status, justification, reason FROM vuln_finding_history WHERE asset_id = $1 AND vuln_id = $2 ORDER BY id")
+            .bind(asset_id)
+            .bind(vuln_id.to_owned())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FindingChange { at: r.try_get(0)?, actor: r.try_get(1)?, status: r.try_get(2)?, justification: r.try_get(3)?, reason: r.try_get(4)? })
+            })
+            .collect()
+    }
+}
+
+/// One status change of a finding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindingChange {
+    pub at: String,
+    pub actor: String,
+    pub status: String,
+    pub justification: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// What the corpus says about one vulnerability.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VulnFacts {
+    pub cvss: Option<f64>,
+    pub severity: Option<String>,
+    pub title: String,
+    pub kev: Option<KevFacts>,
+    pub epss: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    pub jvn_ids: Vec<String>,
+}
+
+/// `date` + `days` (YYYY-MM-DD).
+pub(crate) fn add_days(date: &str, days: u32) -> Option<String> {
+    let d: jiff::civil::Date = date.parse().ok()?;
+    d.checked_add(jiff::Span::new().days(i64::from(days))).ok().map(|d| d.to_string())
+}
+
+/// A JVN advisory as the detail page shows it (Japanese).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JvnSummary {
+    pub id: String,
+    pub title: String,
+    pub overview: String,
+    pub link: Option<String>,
+    pub cvss_score: Option<f64>,
+    pub severity: Option<String>,
+    pub published: Option<String>,
+    pub modified: Option<String>,
+    /// The advisory's JSON detail: products (display names, versions as text), solution,
+    /// references.
+    pub detail: Value,
+}
+
+/// A vendor statement as shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatementSummary {
+    pub origin: String,
+    pub publisher: String,
+    pub tracking_id: String,
+    pub product_name: String,
+    pub version: Option<String>,
+    pub version_range: Option<String>,
+    pub status: String,
+    pub justification: Option<String>,
+    pub remediation: Option<String>,
+    pub url: Option<String>,
+}
+
+/// Everything mamori knows about one vulnerability.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VulnDetail {
+    pub id: String,
+    pub published: Option<String>,
+    pub last_modified: Option<String>,
+    pub status: Option<String>,
+    pub cvss_score: Option<f64>,
+    pub cvss_vector: Option<String>,
+    pub severity: Option<String>,
+    pub description: Option<String>,
+    pub cwes: Vec<String>,
+    /// NVD detail: CVSS entries, references, tags.
+    pub nvd: Option<Value>,
+    pub configurations: Vec<Configuration>,
+    pub kev: Option<KevFacts>,
+    pub kev_description: Option<String>,
+    pub epss: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    pub jvn: Vec<JvnSummary>,
+    pub statements: Vec<StatementSummary>,
+    pub findings: Vec<Finding>,
+}
+
+impl Store {
+    /// One vulnerability: NVD, KEV, EPSS, JVN (Japanese), vendor statements and the facility's
+    /// findings. Unknown everywhere → not found.
+    pub async fn vuln_detail(&self, id: &str) -> Result<VulnDetail> {
+        let id = id.trim().to_uppercase();
+        let mut d = VulnDetail {
+            id: id.clone(),
+            published: None,
+            last_modified: None,
+            status: None,
+            cvss_score: None,
+            cvss_vector: None,
+            severity: None,
+            description: None,
+            cwes: Vec::new(),
+            nvd: None,
+            configurations: Vec::new(),
+            kev: None,
+            kev_description: None,
+            epss: None,
+            epss_percentile: None,
+            jvn: Vec::new(),
+            statements: Vec::new(),
+            findings: Vec::new(),
+        };
+        let mut known = false;
+        if let Some(r) = sqlx::query("SELECT published, last_modified, status, cvss_score, cvss_vector, severity, description, cwes, configurations, detail FROM vuln_cves WHERE id = $1")
+            .bind(id.clone())
+            .fetch_optional(self.pool())
+            .await?
+        {
+            known = true;
+            d.published = r.try_get(0)?;
+            d.last_modified = r.try_get(1)?;
+            d.status = r.try_get(2)?;
+            d.cvss_score = r.try_get(3)?;
+            d.cvss_vector = r.try_get(4)?;
+            d.severity = r.try_get(5)?;
+            d.description = r.try_get(6)?;
+            let cwes: String = r.try_get(7)?;
+            d.cwes = cwes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            d.configurations = decode(&id, &r.try_get::<String, _>(8)?)?;
+            d.nvd = Some(decode(&id, &r.try_get::<String, _>(9)?)?);
+        }
+        let facts = self.vuln_facts(std::slice::from_ref(&id)).await?;
+        if let Some(f) = facts.get(&id) {
+            d.kev = f.kev.clone();
+            d.epss = f.epss;
+            d.epss_percentile = f.epss_percentile;
+        }
+        d.kev_description = sqlx::query_scalar("SELECT short_description FROM vuln_kev WHERE cve_id = $1").bind(id.clone()).fetch_optional(self.pool()).await?;
+        let jvn_rows = sqlx::query(
+            "SELECT j.id, j.title, j.overview, j.link, j.cvss_score, j.severity, j.published, j.modified, j.detail FROM vuln_jvn j \
+             WHERE j.id = $1 OR j.id IN (SELECT jvn_id FROM vuln_jvn_cves WHERE cve_id = $2) ORDER BY j.id",
+        )
+        .bind(id.clone())
+        .bind(id.clone())
+        .fetch_all(self.pool())
+        .await?;
+        for r in &jvn_rows {
+            let jid: String = r.try_get(0)?;
+            let detail: Value = decode(&jid, &r.try_get::<String, _>(8)?)?;
+            d.jvn.push(JvnSummary {
+                id: jid,
+                title: r.try_get(1)?,
+                overview: r.try_get(2)?,
+                link: r.try_get(3)?,
+                cvss_score: r.try_get(4)?,
+                severity: r.try_get(5)?,
+                published: r.try_get(6)?,
+                modified: r.try_get(7)?,
+                detail,
+            });
+        }
+        let rows = sqlx::query(
+            "SELECT d.origin, d.publisher, d.tracking_id, s.product_name, s.version, s.version_range, s.status, s.justification, s.remediation, s.url \
+             FROM vuln_statements s JOIN vuln_documents d ON d.id = s.document_id WHERE s.cve_id = $1 ORDER BY s.id",
+        )
+        .bind(id.clone())
+        .fetch_all(self.pool())
+        .await?;
+        for r in &rows {
+            d.statements.push(StatementSummary {
+                origin: r.try_get(0)?,
+                publisher: r.try_get(1)?,
+                tracking_id: r.try_get(2)?,
+                product_name: r.try_get(3)?,
+                version: r.try_get(4)?,
+                version_range: r.try_get(5)?,
+                status: r.try_get(6)?,
+                justification: r.try_get(7)?,
+                remediation: r.try_get(8)?,
+                url: r.try_get(9)?,
+            });
+        }
+        d.findings = self.list_findings(&FindingFilter { vuln_id: Some(id.clone()), all: true, ..FindingFilter::default() }).await?;
+        known |= d.kev.is_some() || !d.jvn.is_empty() || !d.statements.is_empty() || !d.findings.is_empty();
+        if !known {
+            return Err(StoreError::Missing { entity: "vulnerability", id });
+        }
+        Ok(d)
+    }
+
+    /// The facility's findings as a CycloneDX 1.6 VEX document: every affected asset is a
+    /// component, every finding a statement whose analysis follows its status.
+    pub async fn vex_export(&self, actor: &str) -> Result<Value> {
+        use mamori_vuln::vex::{VexComponent, VexExport, VexState, VexStatement};
+        let findings = self.list_findings(&FindingFilter { all: true, ..FindingFilter::default() }).await?;
+        let facility: String = sqlx::query_scalar("SELECT name FROM facility WHERE id = 1").fetch_optional(self.pool()).await?.unwrap_or_default();
+        let mut components: BTreeMap<Id, VexComponent> = BTreeMap::new();
+        let mut statements = Vec::new();
+        for f in &findings {
+            let asset = self.get_asset(f.asset_id, None).await?;
+            let cpe = Cpe::parse(&f.hit.device_cpe).ok();
+            let kind = match cpe.as_ref().and_then(|c| c.to_fs().get(8..9).map(str::to_owned)).as_deref() {
+                Some("o") => "firmware",
+                Some("h") => "device",
+                _ => "application",
+            };
+            let bom_ref = format!("asset-{}", f.asset_id);
+            components.entry(f.asset_id).or_insert_with(|| VexComponent {
+                bom_ref: Some(bom_ref.clone()),
+                kind: kind.to_owned(),
+                name: asset.data.name.clone(),
+                version: cpe.as_ref().and_then(|c| c.version().as_literal()).or(asset.data.os_version.clone()),
+                cpe: Some(f.hit.device_cpe.clone()),
+                purl: None,
+                group: None,
+                supplier: asset.data.vendor.clone(),
+            });
+            let (state, responses) = if f.gone_at.is_some() && f.status.is_active() {
+                (VexState::Resolved, vec!["update".to_owned()])
+            } else {
+                match f.status {
+                    FindingStatus::Open => (VexState::InTriage, Vec::new()),
+                    FindingStatus::InProgress => (VexState::Exploitable, vec!["update".to_owned()]),
+                    FindingStatus::Resolved => (VexState::Resolved, vec!["update".to_owned()]),
+                    FindingStatus::Accepted => (VexState::Exploitable, vec!["will_not_fix".to_owned()]),
+                    FindingStatus::FalsePositive => {
+                        if f.justification.is_some() { (VexState::NotAffected, Vec::new()) } else { (VexState::FalsePositive, Vec::new()) }
+                    }
+                }
+            };
+            let source = if f.vuln_id.starts_with("JVNDB-") { "JVN" } else { "NVD" };
+            statements.push(VexStatement {
+                id: f.vuln_id.clone(),
+                source: Some(source.to_owned()),
+                source_url: Some(if source == "JVN" { format!("https://jvndb.jvn.jp/ja/contents/{}", f.vuln_id) } else { format!("https://nvd.nist.gov/vuln/detail/{}", f.vuln_id) }),
+                bom_ref,
+                component: None,
+                versions: Vec::new(),
+                state: Some(state),
+                justification: f.justification.clone(),
+                responses,
+                detail: f.reason.clone(),
+                ratings: Vec::new(),
+                cwes: Vec::new(),
+                description: Some(f.title.clone()).filter(|t| !t.is_empty()),
+                recommendation: None,
+                first_issued: Some(f.first_seen.clone()),
+                updated: f.status_at.clone().or(Some(f.last_matched.clone())),
+            });
+        }
+        let serial = format!("urn:uuid:{}", uuid_v4());
+        let doc = VexExport { serial_number: serial, version: 1, timestamp: now(), facility, components: components.into_values().collect(), statements };
+        let value = mamori_vuln::vex::write_cyclonedx_vex(&doc);
+        let mut tx = self.write_tx().await?;
+        let mut d = Detail::new();
+        d.insert("format".into(), Value::String("cyclonedx-vex".into()));
+        d.insert("statements".into(), Value::from(findings.len()));
+        tx.audit(actor, "vuln.export", "finding", None, d).await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+}
+
+/// A random (version 4) UUID.
+fn uuid_v4() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    if let Some(x) = b.get_mut(6) {
+        *x = (*x & 0x0f) | 0x40;
+    }
+    if let Some(x) = b.get_mut(8) {
+        *x = (*x & 0x3f) | 0x80;
+    }
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", h.get(..8).unwrap_or(""), h.get(8..12).unwrap_or(""), h.get(12..16).unwrap_or(""), h.get(16..20).unwrap_or(""), h.get(20..).unwrap_or(""))
+}
