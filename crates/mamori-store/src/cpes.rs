@@ -136,9 +136,9 @@ impl Store {
     /// Confirms or rejects a suggested name, or adds a name by hand (`state` = `confirmed`).
     pub async fn set_asset_cpe(&self, actor: &str, asset: Id, cpe: &str, state: &str) -> Result<()> {
         if !["confirmed", "rejected"].contains(&state) {
-            return Err(StoreError::Format(format!("state {state}: confirmed or rejected")));
+            return Err(StoreError::Refused { key: "vuln_error.cpe_state", detail: state.to_owned() });
         }
-        let parsed = Cpe::parse(cpe).map_err(|e| StoreError::Format(format!("{cpe}: {e}")))?;
+        let parsed = Cpe::parse(cpe).map_err(|e| StoreError::Refused { key: "vuln_error.cpe", detail: format!("{cpe}（{e}）") })?;
         let fs = parsed.to_fs();
         self.get_asset(asset, None).await?;
         let mut tx = self.write_tx().await?;

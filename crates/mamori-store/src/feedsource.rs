@@ -36,6 +36,11 @@ pub enum FeedFormat {
 }
 
 impl FeedFormat {
+    /// A list of advisories (CSAF provider metadata, ROLIE feed), not advisories themselves.
+    pub fn is_index(self) -> bool {
+        matches!(self, FeedFormat::CsafProviderMetadata | FeedFormat::CsafRolie)
+    }
+
     pub fn kind(self) -> FeedKind {
         match self {
             FeedFormat::Nvd => FeedKind::Nvd,
@@ -193,8 +198,16 @@ pub fn cyclonedx_statements(doc: &VexDocument, source: &str) -> VendorDocument {
     let mut statements = Vec::new();
     for s in &doc.statements {
         let Some(c) = &s.component else { continue };
+        // "Not affected because of where it is deployed" (a firewall, a setting) holds for
+        // that deployment, not for every device of the product: it is kept and shown, but it
+        // does not clear other assets' findings.
+        let environmental = matches!(
+            s.justification.as_deref(),
+            Some("protected_at_perimeter" | "protected_by_mitigating_control" | "requires_configuration" | "requires_environment")
+        );
         let status = match s.state {
             Some(VexState::Resolved | VexState::ResolvedWithPedigree) => "fixed",
+            Some(VexState::NotAffected | VexState::FalsePositive) if environmental => "not_affected_environment",
             Some(VexState::NotAffected | VexState::FalsePositive) => "not_affected",
             Some(VexState::Exploitable) => "affected",
             Some(VexState::InTriage) | None => "under_investigation",
@@ -232,7 +245,9 @@ pub fn cyclonedx_statements(doc: &VexDocument, source: &str) -> VendorDocument {
     }
     VendorDocument {
         origin: "cyclonedx-vex".to_owned(),
-        publisher: doc.statements.iter().find_map(|s| s.source.clone()).unwrap_or_else(|| source.to_owned()),
+        // `vulnerabilities[].source` says where a vulnerability is described (NVD), not who
+        // wrote the VEX: the document is named by where it came from.
+        publisher: source.to_owned(),
         tracking_id: doc.serial_number.clone().unwrap_or_else(|| source.to_owned()),
         title: source.to_owned(),
         current_release: doc.timestamp.clone(),
@@ -249,7 +264,7 @@ fn parse_into(format: FeedFormat, name: &str, reader: impl Read + Send, tx: Send
             let mut b = Batcher { buf: Vec::new(), tx: tx.clone(), wrap: FeedBatch::Cves };
             let stats = nvd::read_nvd(name, reader, |r| b.push(r)).map_err(|e| err(&e))?;
             b.flush()?;
-            let rejected: Vec<String> = Vec::new(); // REJECTED_IDS_PENDING
+            let rejected = stats.rejected_ids.clone();
             if !rejected.is_empty() {
                 tx.blocking_send(FeedBatch::Rejected(rejected)).map_err(|_| "the database writer stopped".to_owned())?;
             }
@@ -358,9 +373,10 @@ impl FeedInput {
     }
 }
 
-/// The files of a folder (recursively, sorted), or the file itself.
-pub fn expand_paths(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+/// The files of a folder (recursively, sorted), or the file itself; `true` for files found in
+/// a folder (a feed bundle may hold indexes and notes, which are skipped, not refused).
+pub fn expand_paths(paths: &[PathBuf]) -> io::Result<Vec<(PathBuf, bool)>> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> io::Result<()> {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
         entries.sort();
         for p in entries {
@@ -371,7 +387,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
             if p.is_dir() {
                 walk(&p, out)?;
             } else {
-                out.push(p);
+                out.push((p, true));
             }
         }
         Ok(())
@@ -381,7 +397,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
         if p.is_dir() {
             walk(p, &mut out)?;
         } else {
-            out.push(p.clone());
+            out.push((p.clone(), false));
         }
     }
     Ok(out)

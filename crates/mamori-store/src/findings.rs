@@ -158,6 +158,12 @@ pub struct MatchSummary {
     pub gone: u64,
     /// Suppressed by a vendor statement (fixed / not affected for this version).
     pub vendor_cleared: u64,
+    /// Where the time went, in milliseconds: reading the assets, finding candidate CVEs and
+    /// loading their configurations, evaluating them (and vendor statements, JVN), writing.
+    pub load_ms: u64,
+    pub candidates_ms: u64,
+    pub evaluate_ms: u64,
+    pub write_ms: u64,
 }
 
 /// An asset as matching sees it.
@@ -363,7 +369,7 @@ impl Store {
                                         criteria: format!("{publisher} {tracking}"),
                                         range: range.clone().or(ver.clone()).unwrap_or_default(),
                                         device_cpe: cpe.to_fs(),
-                                        confidence: if ver.is_some() || range.is_some() { Confidence::ExactVersion } else { Confidence::VersionRange },
+                                        confidence: if ver.is_some() { Confidence::ExactVersion } else { Confidence::VersionRange },
                                         platform: None,
                                         platform_known: None,
                                         caveats: vec!["vendor_statement".to_owned()],
@@ -472,18 +478,29 @@ impl Store {
     /// Matches the whole inventory against the corpus and updates the findings.
     /// `today` is YYYY-MM-DD in Asia/Tokyo; `kev_days`: days to fix a KEV-listed vulnerability.
     pub async fn match_vulnerabilities(&self, actor: &str, today: &str, kev_days: u32) -> Result<MatchSummary> {
+        let ms = |t: std::time::Instant| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let t0 = std::time::Instant::now();
         let assets = self.match_assets().await?;
+        let load_ms = ms(t0);
+        let t1 = std::time::Instant::now();
         let candidates = self.match_candidates(&assets).await?;
         let ids: Vec<String> = candidates.keys().cloned().collect();
         let configs = self.cve_configurations(&ids).await?;
+        let candidates_ms = ms(t1);
+        let t2 = std::time::Instant::now();
         let mut hits = evaluate_candidates(&assets, &candidates, &configs);
         let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;
+        let evaluate_ms = ms(t2);
+        let t3 = std::time::Instant::now();
         let mut summary = MatchSummary {
             assets: assets.len() as u64,
             assets_with_cpe: assets.iter().filter(|a| !a.cpes.is_empty()).count() as u64,
             candidates: candidates.values().map(|s| s.len() as u64).sum(),
             matched: hits.len() as u64,
             vendor_cleared,
+            load_ms,
+            candidates_ms,
+            evaluate_ms,
             ..MatchSummary::default()
         };
         let vuln_ids: Vec<String> = hits.iter().map(|h| h.vuln_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
@@ -581,6 +598,7 @@ impl Store {
         d.insert("gone".into(), Value::from(summary.gone));
         tx.audit(actor, "vuln.match", "finding", None, d).await?;
         tx.commit().await?;
+        summary.write_ms = ms(t3);
         Ok(summary)
     }
 
@@ -748,13 +766,13 @@ impl Store {
         if let Some(j) = justification
             && !JUSTIFICATIONS.contains(&j)
         {
-            return Err(StoreError::Format(format!("justification {j}: one of {}", JUSTIFICATIONS.join(", "))));
+            return Err(StoreError::Refused { key: "vuln_error.justification", detail: format!("{j} ({})", JUSTIFICATIONS.join(", ")) });
         }
         if status == FindingStatus::FalsePositive && justification.is_none() && reason.is_none_or(|r| r.trim().is_empty()) {
-            return Err(StoreError::Format("false_positive needs --justification or --reason".to_owned()));
+            return Err(StoreError::Refused { key: "vuln_error.false_positive_why", detail: String::new() });
         }
         if status == FindingStatus::Accepted && reason.is_none_or(|r| r.trim().is_empty()) {
-            return Err(StoreError::Format("accepted (risk acceptance) needs --reason".to_owned()));
+            return Err(StoreError::Refused { key: "vuln_error.accepted_why", detail: String::new() });
         }
         let at = now();
         let mut tx = self.write_tx().await?;

@@ -166,6 +166,9 @@ pub enum StoreError {
     Invalid(#[from] mamori_model::ValidationError),
     #[error("already exists: {0}")]
     Conflict(String),
+    /// A request the user must change: the catalog key of the message and what to show in it.
+    #[error("{key}: {detail}")]
+    Refused { key: &'static str, detail: String },
     #[error("the database is not empty: {0}")]
     NotEmpty(String),
     #[error("{0}")]
@@ -472,6 +475,7 @@ impl StoreError {
                 ],
             ),
             StoreError::Conflict(what) => tf(lang, "error.conflict", &[("what", what)]),
+            StoreError::Refused { key, detail } => tf(lang, key, &[("detail", detail)]),
             StoreError::NotEmpty(what) => tf(lang, "error.not_empty", &[("what", what)]),
             StoreError::Format(detail) => tf(lang, "error.format", &[("detail", detail)]),
             StoreError::Decode(detail) | StoreError::Hash(detail) => {

@@ -104,7 +104,16 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// The priority formula of a finding, in words.
 fn formula(lang: Lang, f: &Finding) -> String {
-    let terms: Vec<String> = f.priority.terms.iter().map(|x| format!("{} {} → {:.1}", t(lang, &format!("priority_term.{}", x.code)), x.input, x.points)).collect();
+    let terms: Vec<String> = f
+        .priority
+        .terms
+        .iter()
+        .map(|x| {
+            let key = format!("priority_term.{}", x.code);
+            let label = t(lang, &key);
+            if x.input == "yes" { format!("{label} {:.1}", x.points) } else { format!("{label}（{}）{:.1}", x.input, x.points) }
+        })
+        .collect();
     tf(lang, "vuln_page.formula", &[("terms", &terms.join(" + ")), ("weight", &f.priority.confidence_weight), ("score", &format!("{:.1}", f.priority.score))])
 }
 

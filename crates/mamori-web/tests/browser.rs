@@ -411,3 +411,78 @@ async fn checklist_in_chromium() {
     }
     c.close().await.unwrap();
 }
+
+fn shared_data() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [here.join("../../../shared/data"), here.join("../../shared/data")].into_iter().find(|p| p.exists()).expect("shared/data beside the repository")
+}
+
+/// Vulnerabilities in Chromium: the dashboard puts the demo FortiGate's exploited SSL-VPN
+/// flaws first, the detail page shows why it matched and the JVN text, a status change with a
+/// VEX justification lands in the store, a CPE suggestion is confirmed, and a vendor user sees
+/// only the devices it maintains.
+#[tokio::test]
+async fn vulnerabilities_in_chromium() {
+    use mamori_store::feedsource::FeedInput;
+    let Some((_driver, c)) = driver().await else { return };
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mamori-vuln/tests/fixtures");
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let base = format!("http://{}", s.addr);
+        for f in ["nvd/CVE-2024-21762.json", "nvd/CVE-2023-27997.json", "nvd/CVE-2022-40684.json", "kev/known_exploited_vulnerabilities.json"] {
+            s.store.import_feed_input("test", FeedInput::File(shared_data().join(f))).await.unwrap();
+        }
+        for f in ["epss/epss_scores-sample.csv", "jvn/jvndb_2024-sample.rdf"] {
+            s.store.import_feed_input("test", FeedInput::File(fixtures.join(f))).await.unwrap();
+        }
+        login(&c, &base, "manager").await;
+        c.goto(&format!("{base}/vulns")).await.unwrap();
+        assert_eq!(text(&c, "main h1").await, "脆弱性対応");
+        // Nothing is matched until someone asks (or a feed import does): match from the page.
+        c.find(Locator::Id("rematch")).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#matched").await.contains("照合しました"), "{backend}");
+        let week = text(&c, "#week-table").await;
+        assert!(week.contains("CVE-2024-21762") && week.contains("FortiGate") && week.contains("KEV"), "{backend}: {week}");
+        let first = text(&c, "#findings tbody tr:first-child").await;
+        assert!(first.contains("FortiGate") && first.contains("P1"), "{backend}: {first}");
+        assert!(!text(&c, "#findings").await.contains("CVE-2022-40684"), "{backend}");
+        shot(&c, &format!("{backend}-40-vulns")).await;
+
+        // Detail: why it matched, the priority formula, KEV; set it to 対応中.
+        c.goto(&format!("{base}/vulns/detail/CVE-2024-21762")).await.unwrap();
+        let affected = text(&c, "#affected").await;
+        assert!(affected.contains("cpe:2.3:o:fortinet:fortios:7.2.4") && affected.contains(">= 7.2.0"), "{backend}: {affected}");
+        assert!(text(&c, "#kev").await.contains("CISA"), "{backend}");
+        shot(&c, &format!("{backend}-41-vuln-detail")).await;
+        c.find(Locator::Css("#affected form.status-form select[name=status] option[value=false_positive]")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("#affected form.status-form select[name=justification] option[value=protected_at_perimeter]")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("#affected form.status-form input[name=reason]")).await.unwrap().send_keys("SSL-VPN を無効化済み（設定画面で確認）").await.unwrap();
+        c.find(Locator::Css("#affected form.status-form button")).await.unwrap().click().await.unwrap();
+        let all = s.store.list_findings(&mamori_store::findings::FindingFilter { all: true, ..Default::default() }).await.unwrap();
+        let f = all.iter().find(|f| f.vuln_id == "CVE-2024-21762").unwrap();
+        assert_eq!(f.status, mamori_store::findings::FindingStatus::FalsePositive, "{backend}");
+        assert_eq!(f.justification.as_deref(), Some("protected_at_perimeter"), "{backend}");
+        assert_eq!(f.status_by.as_deref(), Some("manager"), "{backend}");
+
+        // The RTX1210: confirm the suggested hardware name.
+        let rtx = all.iter().find(|f| f.asset_name.contains("RTX1210")).map(|f| f.asset_id).unwrap_or(2);
+        c.goto(&format!("{base}/vulns/asset/{rtx}")).await.unwrap();
+        let cpes = text(&c, "#cpes").await;
+        assert!(cpes.contains("cpe:2.3:h:yamaha:rtx1210:-"), "{backend}: {cpes}");
+        c.find(Locator::Css("tr.cpe[data-cpe^='cpe:2.3:h:yamaha:rtx1210'] button.confirm-cpe")).await.unwrap().click().await.unwrap();
+        let names = s.store.list_asset_cpes(Some(rtx)).await.unwrap();
+        assert!(names.iter().any(|n| n.cpe.starts_with("cpe:2.3:h:yamaha:rtx1210") && n.state == "confirmed" && n.decided_by.as_deref() == Some("manager")), "{backend}");
+        shot(&c, &format!("{backend}-42-vuln-asset")).await;
+        c.goto(&format!("{base}/vulns/vendors")).await.unwrap();
+        shot(&c, &format!("{backend}-43-vuln-vendors")).await;
+        logout(&c, &base).await;
+
+        // The EMR vendor maintains the RTX1210 but not the FortiGate.
+        login(&c, &base, "vendor").await;
+        c.goto(&format!("{base}/vulns?all=1")).await.unwrap();
+        let seen = text(&c, "#findings").await;
+        assert!(!seen.contains("FortiGate"), "{backend}: a vendor sees only its devices: {seen}");
+        logout(&c, &base).await;
+    }
+    c.close().await.unwrap();
+}

@@ -73,15 +73,23 @@ pub struct SyncArgs {
     format: Format,
 }
 
-/// Refuses anything but HTTPS, except to loopback.
+/// Refuses anything but HTTPS, except to loopback. The host is what follows the user info
+/// (`http://127.0.0.1:1@example.com/` is a request to example.com).
 fn check_url(url: &str) -> Result<(), String> {
     if url.starts_with("https://") {
         return Ok(());
     }
     let rest = url.strip_prefix("http://").ok_or_else(|| format!("{url}: only https:// URLs are fetched"))?;
-    let host = rest.split(['/', '?']).next().unwrap_or_default();
-    let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
-    if ["127.0.0.1", "localhost", "[::1]"].contains(&host) { Ok(()) } else { Err(format!("{url}: only https:// URLs are fetched (http only to loopback)")) }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let refused = || format!("{url}: only https:// URLs are fetched (http only to loopback)");
+    if authority.contains('@') || authority.contains('\\') {
+        return Err(refused());
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_owned(),
+        None => authority.split(':').next().unwrap_or_default().to_owned(),
+    };
+    if ["127.0.0.1", "localhost", "::1"].contains(&host.as_str()) { Ok(()) } else { Err(refused()) }
 }
 
 struct Http {
@@ -166,7 +174,6 @@ pub async fn run(store: &Store, lang: Lang, who: &str, a: &SyncArgs) -> CliResul
     let json_out = a.format == Format::Json;
     let wanted = |k: &str| a.only.is_empty() || a.only.iter().any(|o| o == k);
     let http = std::sync::Arc::new(Http::new());
-    let fail_store = |e: mamori_store::StoreError| Failure::store(lang, &e);
     let mut all: Vec<FeedImportCounts> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     let say = |c: &FeedImportCounts| {
@@ -178,15 +185,21 @@ pub async fn run(store: &Store, lang: Lang, who: &str, a: &SyncArgs) -> CliResul
         if !wanted(kind) {
             continue;
         }
+        if let Err(e) = check_url(url) {
+            errors.push(format!("{name}: {e}"));
+            continue;
+        }
         if !json_out {
             println!("{}", tf(lang, "feed_cli.fetching", &[("url", url)]));
         }
         match fetch(&http, url.clone(), Vec::new()).await {
-            Ok(data) => {
-                let c = store.import_feed_input(who, FeedInput::Bytes { name: url.clone(), data }).await.map_err(fail_store)?;
-                say(&c);
-                all.push(c);
-            }
+            Ok(data) => match store.import_feed_input(who, FeedInput::Bytes { name: url.clone(), data }).await {
+                Ok(c) => {
+                    say(&c);
+                    all.push(c);
+                }
+                Err(e) => errors.push(format!("{name}: {}", e.localized(lang))),
+            },
             Err(e) => errors.push(format!("{name}: {e}")),
         }
     }
@@ -315,15 +328,19 @@ async fn sync_csaf(store: &Store, who: &str, provider: &str, http: &std::sync::A
             continue;
         }
         let data = fetch(http, url.clone(), Vec::new()).await?;
-        let hash_url = hash_url.or_else(|| Some(format!("{url}.sha512")));
-        if let Some(h) = hash_url
-            && let Ok(expected) = fetch(http, h.clone(), Vec::new()).await
-        {
+        // The published hash (`.sha512` or `.sha256`, as the ROLIE link names it; the CSAF
+        // convention `<advisory>.sha512` otherwise) must match when there is one.
+        let hash_url = hash_url.unwrap_or_else(|| format!("{url}.sha512"));
+        if let Ok(expected) = fetch(http, hash_url.clone(), Vec::new()).await {
             let expected = String::from_utf8_lossy(&expected);
             let expected = expected.split_whitespace().next().unwrap_or_default().to_lowercase();
-            let actual = hex::encode(Sha512::digest(&data));
+            let (name, actual) = if hash_url.ends_with(".sha256") {
+                ("SHA-256", hex::encode(sha2::Sha256::digest(&data)))
+            } else {
+                ("SHA-512", hex::encode(Sha512::digest(&data)))
+            };
             if expected != actual {
-                return Err(format!("{url}: SHA-512 does not match {h}"));
+                return Err(format!("{url}: {name} does not match {hash_url}"));
             }
         }
         let c = store.import_feed_input(who, FeedInput::Bytes { name: url.clone(), data }).await.map_err(|e| e.to_string())?;
@@ -348,6 +365,9 @@ mod tests {
         assert!(check_url("https://services.nvd.nist.gov/rest/json/cves/2.0").is_ok());
         assert!(check_url("http://127.0.0.1:8080/kev.json").is_ok());
         assert!(check_url("http://localhost/x").is_ok());
+        assert!(check_url("http://[::1]:8080/x").is_ok());
+        assert!(check_url("http://127.0.0.1:1@example.invalid/kev.json").is_err(), "user info is not the host");
+        assert!(check_url("http://127.0.0.1.example.com/x").is_err());
         assert!(check_url("http://example.com/kev.json").is_err());
         assert!(check_url("ftp://127.0.0.1/x").is_err());
         assert_eq!(with_params("http://h/x", &[("lastModStartDate", "2026-01-01T00:00:00.000+00:00".into())]), "http://h/x?lastModStartDate=2026-01-01T00%3A00%3A00.000%2B00%3A00");

@@ -226,19 +226,6 @@ pub(crate) fn counts_line(lang: Lang, c: &FeedImportCounts) -> String {
     )
 }
 
-/// Imports feed inputs one file per transaction, then matches the inventory.
-pub(crate) async fn import_inputs(store: &Store, lang: Lang, who: &str, inputs: Vec<FeedInput>, quiet_json: bool) -> Result<Vec<FeedImportCounts>, Failure> {
-    let mut all = Vec::new();
-    for input in inputs {
-        let c = store.import_feed_input(who, input).await.map_err(fail(lang))?;
-        if !quiet_json {
-            println!("{}", counts_line(lang, &c));
-        }
-        all.push(c);
-    }
-    Ok(all)
-}
-
 pub(crate) async fn run_match(store: &Store, lang: Lang, who: &str, kev_days: u32, quiet_json: bool) -> Result<mamori_store::findings::MatchSummary, Failure> {
     store.suggest_cpes(who).await.map_err(fail(lang))?;
     let m = store.match_vulnerabilities(who, &today(), kev_days).await.map_err(fail(lang))?;
@@ -258,14 +245,44 @@ pub async fn feed(store: &Store, lang: Lang, who: &str, cmd: &FeedCmd) -> CliRes
             if files.is_empty() {
                 return Err(Failure(t(lang, "feed_cli.no_files").to_owned(), 1));
             }
-            // Every file must be a feed before anything is written.
-            let inputs: Vec<FeedInput> = files.into_iter().map(FeedInput::File).collect();
-            for i in &inputs {
-                i.detect().map_err(fail(lang))?;
+            // Every file must be a feed before anything is written. In a folder (a feed
+            // bundle), files that are not feeds — indexes, notes — are skipped and named.
+            let mut inputs: Vec<FeedInput> = Vec::new();
+            for (path, in_folder) in files {
+                let input = FeedInput::File(path);
+                match input.detect() {
+                    Ok(f) if f.is_index() && in_folder => eprintln!("{}", tf(lang, "feed_cli.skipped_index", &[("file", &input.name())])),
+                    Ok(_) => inputs.push(input),
+                    Err(_) if in_folder => eprintln!("{}", tf(lang, "feed_cli.skipped_unknown", &[("file", &input.name())])),
+                    Err(e) => return Err(fail(lang)(e)),
+                }
+            }
+            if inputs.is_empty() {
+                return Err(Failure(t(lang, "feed_cli.no_files").to_owned(), 1));
             }
             let json = a.format == Format::Json;
-            let counts = import_inputs(store, lang, who, inputs, json).await?;
-            let summary = if a.no_match { None } else { Some(run_match(store, lang, who, a.kev_days, json).await?) };
+            // Each file is its own transaction: when one fails, those before it stay imported,
+            // and the findings are brought up to date with them before the error is reported.
+            let mut counts = Vec::new();
+            let mut failed = None;
+            for input in inputs {
+                match store.import_feed_input(who, input).await {
+                    Ok(c) => {
+                        if !json {
+                            println!("{}", counts_line(lang, &c));
+                        }
+                        counts.push(c);
+                    }
+                    Err(e) => {
+                        failed = Some(Failure::store(lang, &e));
+                        break;
+                    }
+                }
+            }
+            let summary = if a.no_match || counts.is_empty() { None } else { Some(run_match(store, lang, who, a.kev_days, json).await?) };
+            if let Some(f) = failed {
+                return Err(f);
+            }
             if json {
                 let mut out = std::io::stdout().lock();
                 output::json(&mut out, &serde_json::json!({"files": counts, "match": summary})).map_err(io_fail)?;
