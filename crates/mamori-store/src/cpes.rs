@@ -58,8 +58,8 @@ impl Store {
             let id: Id = r.try_get(0)?;
             let kind: String = r.try_get(1)?;
             let kind: AssetKind = kind.parse().unwrap_or(AssetKind::Unknown);
-            let (vendor, product, model, os, os_version): (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>) =
-                (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
+            let text = |i: usize| -> Result<Option<String>> { Ok(r.try_get(i)?) };
+            let (vendor, product, model, os, os_version) = (text(2)?, text(3)?, text(4)?, text(5)?, text(6)?);
             let names = DeviceNames {
                 vendor: vendor.as_deref(),
                 product: product.as_deref(),

@@ -387,7 +387,7 @@ impl Store {
         }
         if !remove.is_empty() {
             let before = hits.len();
-            hits.retain(|h| !(remove.contains(&(h.asset, h.vuln_id.clone())) && !h.source.starts_with("csaf:")));
+            hits.retain(|h| !remove.contains(&(h.asset, h.vuln_id.clone())) || h.source.starts_with("csaf:"));
             cleared = (before - hits.len()) as u64;
         }
         // JVN: only for products NVD has no CVE for (JVN carries no versions).
@@ -512,6 +512,12 @@ impl Store {
             .iter()
             .map(|r| Ok(((r.try_get::<Id, _>(0)?, r.try_get::<String, _>(1)?), (r.try_get::<Option<String>, _>(2)?, r.try_get::<Option<String>, _>(3)?))))
             .collect::<Result<_>>()?;
+        // The status in force for a key is the last one in its history: a finding that comes
+        // back (or is re-derived after `db copy`) keeps what the facility decided about it.
+        let mut decided: HashMap<(Id, String), (String, Option<String>, Option<String>, String, String)> = HashMap::new();
+        for r in sqlx::query("SELECT asset_id, vuln_id, status, justification, reason, actor, at FROM vuln_finding_history ORDER BY id").fetch_all(self.pool()).await? {
+            decided.insert((r.try_get(0)?, r.try_get(1)?), (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?));
+        }
         let at = now();
         let mut tx = self.write_tx().await?;
         let mut matched_keys: BTreeSet<(Id, String)> = BTreeSet::new();
@@ -561,9 +567,14 @@ impl Store {
                 }
                 None => {
                     summary.new += 1;
+                    let (status, justification, reason, by, when) = match decided.get(&key) {
+                        Some((s, j, r, by, when)) => (s.clone(), j.clone(), r.clone(), Some(by.clone()), Some(when.clone())),
+                        None => ("open".to_owned(), None, None, None, None),
+                    };
                     sqlx::query(
                         "INSERT INTO vuln_findings (asset_id, vuln_id, source, confidence, hit, first_seen, last_matched, priority, \
-                         priority_detail, due_date, responsible, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open')",
+                         priority_detail, due_date, responsible, status, justification, reason, status_by, status_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     )
                     .bind(a.id)
                     .bind(h.vuln_id.clone())
@@ -576,6 +587,11 @@ impl Store {
                     .bind(p_json)
                     .bind(due)
                     .bind(r_json)
+                    .bind(status)
+                    .bind(justification)
+                    .bind(reason)
+                    .bind(by)
+                    .bind(when)
                     .execute(&mut *tx.tx)
                     .await?;
                 }

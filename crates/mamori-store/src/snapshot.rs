@@ -118,6 +118,16 @@ const HISTORY_TABLES: &[(&str, &[(&str, bool)])] = &[
         "stocktakes",
         &[("id", true), ("at", false), ("actor", false), ("days", true), ("summary", false), ("report", false)],
     ),
+    (
+        "asset_cpes",
+        &[("id", true), ("asset_id", true), ("cpe", false), ("origin", false), ("state", false), ("basis", false), ("decided_by", false), ("decided_at", false)],
+    ),
+    (
+        // Findings themselves are derived by matching; their statuses live on in this history,
+        // from which matching restores them (see `findings.rs`).
+        "vuln_finding_history",
+        &[("id", true), ("asset_id", true), ("vuln_id", false), ("at", false), ("actor", false), ("status", false), ("justification", false), ("reason", false)],
+    ),
 ];
 
 /// Largest snapshot accepted (a facility of 100,000 assets is far below this).
@@ -269,6 +279,8 @@ fn describe_serde(e: &serde_json::Error) -> String {
 
 /// Tables whose identity sequence must follow explicit ids on PostgreSQL.
 const IDENTITY_TABLES: &[&str] = &[
+    "asset_cpes",
+    "vuln_finding_history",
     "segments",
     "assets",
     "vendors",

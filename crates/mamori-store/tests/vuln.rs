@@ -196,3 +196,33 @@ async fn status_history_vendor_statements_and_vex() {
         assert!(hit.source.starts_with("csaf:"), "{backend}: the vendor's advisory decides: {hit:?}");
     }
 }
+
+#[tokio::test]
+async fn decisions_survive_a_database_copy() {
+    for (backend, db) in fresh_databases().await {
+        let store = demo(&db.url).await;
+        import_nvd(&store).await;
+        store.suggest_cpes("test").await.unwrap();
+        store.set_asset_cpe("m", 2, "cpe:2.3:h:yamaha:rtx1210:-:*:*:*:*:*:*:*", "confirmed").await.unwrap();
+        store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
+        let f = store.list_findings(&FindingFilter::default()).await.unwrap().into_iter().find(|f| f.vuln_id == "CVE-2023-27997").unwrap();
+        store.set_finding_status("m", f.asset_id, &f.vuln_id, FindingStatus::Accepted, None, Some("更新は 12 月の定期保守で実施（院長承認）")).await.unwrap();
+        let snap = store.export_snapshot().await.unwrap();
+        let bytes = serde_json::to_vec(&snap).unwrap();
+
+        // A new database from the export: the corpus is public data and comes from the feeds
+        // again; the facility's decisions come from the export.
+        let target = mamori_store::testing::fresh_sqlite().unwrap();
+        let copy = Store::open(&target.url, OpenMode::Create).await.unwrap();
+        copy.import_snapshot("test", &Snapshot::parse_bytes("copy.json", &bytes).unwrap(), "db.import").await.unwrap();
+        import_nvd(&copy).await;
+        copy.match_vulnerabilities("test", TODAY, 7).await.unwrap();
+        let all = copy.list_findings(&FindingFilter { all: true, ..FindingFilter::default() }).await.unwrap();
+        let g = all.iter().find(|g| g.vuln_id == "CVE-2023-27997").unwrap();
+        assert_eq!(g.status, FindingStatus::Accepted, "{backend}");
+        assert_eq!(g.reason.as_deref(), Some("更新は 12 月の定期保守で実施（院長承認）"), "{backend}");
+        assert_eq!(copy.finding_history(g.asset_id, &g.vuln_id).await.unwrap().len(), 1, "{backend}");
+        let cpes = copy.list_asset_cpes(Some(2)).await.unwrap();
+        assert!(cpes.iter().any(|c| c.cpe.starts_with("cpe:2.3:h:yamaha:rtx1210") && c.state == "confirmed"), "{backend}");
+    }
+}

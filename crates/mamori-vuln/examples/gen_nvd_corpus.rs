@@ -520,11 +520,11 @@ impl Gen<'_> {
             let start = if b > 0 && rng.chance(0.15) { p.version(b - 1, rng.range(u64::from(lo), u64::from(hi)) as u32).0 } else { p.version(b, lo).0 };
             match rng.below(100) {
                 0..=49 => (m.version_start_including, m.version_end_excluding) = (Some(start), Some(end)),
-                50..=74 => m.version_end_excluding = Some(end),
-                75..=84 => m.version_end_including = Some(p.version(b, e - 1).0),
-                85..=91 => (m.version_start_including, m.version_end_including) = (Some(start), Some(p.version(b, e - 1).0)),
-                92..=95 => (m.version_start_excluding, m.version_end_excluding) = (Some(start), Some(end)),
-                _ => m.version_start_including = Some(start),
+                50..=76 => m.version_end_excluding = Some(end),
+                77..=86 => m.version_end_including = Some(p.version(b, e - 1).0),
+                87..=94 => (m.version_start_including, m.version_end_including) = (Some(start), Some(p.version(b, e - 1).0)),
+                95..=98 => (m.version_start_excluding, m.version_end_excluding) = (Some(start), Some(end)),
+                _ => m.version_start_including = Some(start), // open-ended: no fixed version yet
             }
         } else if rng.chance(0.04) {
             m.criteria = p.cpe(p.part, &p.name, "-", "*");

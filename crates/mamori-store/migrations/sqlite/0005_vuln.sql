@@ -130,6 +130,7 @@ CREATE INDEX vuln_statements_cve ON vuln_statements (cve_id);
 -- CPE names of an asset beyond its software list: suggestions from the ledger's names (which
 -- the manager confirms or rejects) and names entered by hand.
 CREATE TABLE asset_cpes (
+    id INTEGER PRIMARY KEY,
     asset_id INTEGER NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
     cpe TEXT NOT NULL,
     origin TEXT NOT NULL,
@@ -137,7 +138,7 @@ CREATE TABLE asset_cpes (
     basis TEXT NOT NULL DEFAULT '',
     decided_by TEXT,
     decided_at TEXT,
-    PRIMARY KEY (asset_id, cpe)
+    UNIQUE (asset_id, cpe)
 );
 
 -- One task per asset × vulnerability.
