@@ -553,13 +553,14 @@ fn parse_args() -> Res<Args> {
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let bad = |e: &dyn std::fmt::Display| format!("{flag}: {e}");
         match flag.as_str() {
             "--gzip" => a.gzip = true,
             "--out" => a.out = PathBuf::from(val()?),
-            "--cves" => a.cves = val()?.parse()?,
-            "--seed" => a.seed = val()?.parse()?,
-            "--modified-percent" => a.modified_percent = val()?.parse()?,
-            "--assets" => a.assets = val()?.parse()?,
+            "--cves" => a.cves = val()?.parse().map_err(|e| bad(&e))?,
+            "--seed" => a.seed = val()?.parse().map_err(|e| bad(&e))?,
+            "--modified-percent" => a.modified_percent = val()?.parse().map_err(|e| bad(&e))?,
+            "--assets" => a.assets = val()?.parse().map_err(|e| bad(&e))?,
             _ => return Err(format!("unknown argument {flag}").into()),
         }
     }

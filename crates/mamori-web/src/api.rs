@@ -51,6 +51,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/checklist", get(checklist))
         .route("/checklist/roadmap", get(checklist_roadmap))
         .route("/contract/matrix", get(contract_matrix))
+        .route("/vulns", get(vulns))
+        .route("/vulns/{id}", get(vuln_detail))
+        .route("/feeds", get(feeds))
 }
 
 /// An error, as every endpoint reports it.
@@ -143,7 +146,7 @@ impl FromRequestParts<AppState> for ApiUser {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "mamori API", version = "1", description = "施設の資産台帳・構成情報・監査ログ / Facility inventory, configuration and audit log."),
-    paths(me, facility, dashboard, list_assets, create_asset, get_asset, update_asset, delete_asset, segments, vendors, contracts, accounts, connections, contacts, audit, unregistered, stocktake, checklist, checklist_roadmap, contract_matrix),
+    paths(me, facility, dashboard, list_assets, create_asset, get_asset, update_asset, delete_asset, segments, vendors, contracts, accounts, connections, contacts, audit, unregistered, stocktake, checklist, checklist_roadmap, contract_matrix, vulns, vuln_detail, feeds),
     components(schemas(ApiError, AssetPage, DashboardBody, Attention, attention::Severity, Asset, AssetData, mamori_model::Interface, mamori_model::Software, mamori_model::Criticality, AssetKind, Segment, mamori_model::SegmentPurpose, Vendor, mamori_model::VendorKind, Contract, Account, mamori_model::AccountPrivilege, ExternalConnection, mamori_model::ConnectionKind, mamori_model::Authentication, Contact, Facility, mamori_model::FacilityKind, AuditEntry, User, Role, DiscoveredDevice, StocktakeReport, mamori_store::StocktakeSummary, mamori_store::StocktakeAsset, mamori_store::StocktakeAccount, mamori_store::StocktakeEos, ChecklistView, ItemView, LineView, ChecklistAnswer, EvidenceFileRef, Evidence, EvidenceStatus, RoadmapStep, mamori_model::checklist::ChecklistItem, mamori_model::checklist::ChecklistSection, mamori_model::Confidence, mamori_model::DeviceClass, mamori_model::SheetKind, Matrix, MatrixRow, Responsibility)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -403,4 +406,43 @@ async fn contract_matrix(State(s): State<AppState>, u: ApiUser, Query(p): Query<
     u.require(u.user.role != Role::Vendor)?;
     let edition = edition_of(&s, u.lang, p.edition.as_deref()).await?;
     s.store.responsibility_matrix(&edition).await.map(Json).map_err(|e| store_fail(u.lang, &e))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct VulnParams {
+    /// Only this asset's findings.
+    asset: Option<Id>,
+    /// Include resolved, accepted, false-positive and no-longer-matching findings.
+    #[serde(default)]
+    all: bool,
+}
+
+/// Vulnerability findings (asset × vulnerability), most urgent first: priority with its
+/// formula, KEV/EPSS/CVSS, match confidence and why, due date, who acts, status. A vendor token
+/// sees only the devices its contracts cover.
+#[utoipa::path(get, path = "/api/v1/vulns", params(VulnParams), responses((status = 200, body = Object), (status = 401, body = ApiError)))]
+async fn vulns(State(s): State<AppState>, u: ApiUser, Query(p): Query<VulnParams>) -> ApiResult<Json<serde_json::Value>> {
+    let scope = if u.user.role == Role::Vendor { Some(u.user.vendor_id.unwrap_or(-1)) } else { None };
+    let filter = mamori_store::findings::FindingFilter { asset_id: p.asset, all: p.all, vendor_scope: scope, ..Default::default() };
+    let list = s.store.list_findings(&filter).await.map_err(|e| store_fail(u.lang, &e))?;
+    Ok(Json(serde_json::to_value(list).unwrap_or_default()))
+}
+
+/// One vulnerability: NVD, KEV, EPSS, JVN (Japanese), vendor statements and the affected assets.
+#[utoipa::path(get, path = "/api/v1/vulns/{id}", params(("id" = String, Path, description = "CVE-… or JVNDB-…")), responses((status = 200, body = Object), (status = 404, body = ApiError)))]
+async fn vuln_detail(State(s): State<AppState>, u: ApiUser, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let mut d = s.store.vuln_detail(&id).await.map_err(|e| store_fail(u.lang, &e))?;
+    if u.user.role == Role::Vendor {
+        let filter = mamori_store::findings::FindingFilter { all: true, vendor_scope: Some(u.user.vendor_id.unwrap_or(-1)), ..Default::default() };
+        let allowed = s.store.list_findings(&filter).await.map_err(|e| store_fail(u.lang, &e))?;
+        d.findings.retain(|f| allowed.iter().any(|a| a.asset_id == f.asset_id && a.vuln_id == f.vuln_id));
+    }
+    Ok(Json(serde_json::to_value(d).unwrap_or_default()))
+}
+
+/// Freshness of the vulnerability feeds (last import, feed date, SHA-256, stale or not).
+#[utoipa::path(get, path = "/api/v1/feeds", responses((status = 200, body = Object)))]
+async fn feeds(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<serde_json::Value>> {
+    let st = s.store.feed_status(&crate::today_jst()).await.map_err(|e| store_fail(u.lang, &e))?;
+    Ok(Json(serde_json::to_value(st).unwrap_or_default()))
 }

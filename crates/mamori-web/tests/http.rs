@@ -251,6 +251,26 @@ async fn json_api_with_tokens_and_openapi() {
         assert_eq!((theirs["sheet"].as_str(), theirs["vendor_id"].as_i64()), (Some("vendor"), Some(s.vendor_id)), "{backend}");
         assert_eq!(c.get(s.url("/api/v1/checklist/roadmap")).bearer_auth(&vendor_token).send().await.unwrap().status(), 403);
         assert_eq!(c.get(s.url("/api/v1/checklist?edition=R99")).bearer_auth(&vt).send().await.unwrap().status(), 404);
+
+        // Vulnerabilities through the API: the demo FortiGate's KEV finding first; the EMR
+        // vendor's token does not see the network vendor's FortiGate.
+        for p in ["/api/v1/vulns", "/api/v1/vulns/{id}", "/api/v1/feeds"] {
+            assert!(doc["paths"][p].is_object(), "openapi documents {p}");
+        }
+        let nvd = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nvd/CVE-2024-21762.json");
+        s.store.import_feed_input("test", mamori_store::feedsource::FeedInput::File(nvd)).await.unwrap();
+        s.store.match_vulnerabilities("test", "2026-11-25", 7).await.unwrap();
+        let list: Value = c.get(s.url("/api/v1/vulns")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        let first = &list.as_array().unwrap()[0];
+        assert_eq!((first["vuln_id"].as_str(), first["priority"]["band"].as_u64()), (Some("CVE-2024-21762"), Some(1)), "{backend}: {first}");
+        assert!(first["asset_name"].as_str().unwrap().contains("FortiGate"), "{backend}");
+        let detail: Value = c.get(s.url("/api/v1/vulns/cve-2024-21762")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        assert_eq!(detail["findings"].as_array().map(Vec::len), Some(1), "{backend}");
+        let theirs: Value = c.get(s.url("/api/v1/vulns?all=true")).bearer_auth(&vendor_token).send().await.unwrap().json().await.unwrap();
+        assert!(theirs.as_array().unwrap().iter().all(|f| !f["asset_name"].as_str().unwrap().contains("FortiGate")), "{backend}: {theirs}");
+        let feeds: Value = c.get(s.url("/api/v1/feeds")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        assert!(feeds.as_array().unwrap().iter().any(|f| f["kind"] == "nvd" && f["records"] == 1), "{backend}: {feeds}");
+        assert_eq!(c.get(s.url("/api/v1/vulns/CVE-1999-0001")).bearer_auth(&vt).send().await.unwrap().status(), 404);
     }
 }
 
