@@ -354,7 +354,7 @@ pub fn detail_text(lang: Lang, d: &VulnDetail) -> String {
         s.push_str(&format!("\n{}\n", t(lang, "vuln_page.affected_assets")));
         for f in &d.findings {
             s.push_str(&format!(
-                "  {} ({}) P{} {:.1} — {} {} — {}: {} {} — {}\n",
+                "  {} ({}) P{} {:.1} — {} {} — {} {} {} — {}\n",
                 f.asset_name,
                 f.asset_id,
                 f.priority.band,

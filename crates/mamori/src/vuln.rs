@@ -301,7 +301,13 @@ pub async fn feed(store: &Store, lang: Lang, who: &str, cmd: &FeedCmd) -> CliRes
                         s.last_import.clone().unwrap_or_else(|| "—".into()),
                         s.feed_date.clone().unwrap_or_default(),
                         s.age_days.map(|d| d.to_string()).unwrap_or_default(),
-                        if s.stale { t(lang, "feed_cli.stale").to_owned() } else { t(lang, "feed_cli.fresh").to_owned() },
+                        if s.kind.stale_after_days().is_none() {
+                            "—".to_owned()
+                        } else if s.stale {
+                            t(lang, "feed_cli.stale").to_owned()
+                        } else {
+                            t(lang, "feed_cli.fresh").to_owned()
+                        },
                         s.last_sha256.as_deref().map(|h| h.get(..16).unwrap_or(h).to_owned()).unwrap_or_default(),
                         s.last_source.clone().unwrap_or_default(),
                     ]
