@@ -9,7 +9,7 @@
 //! ([`mamori_vuln::matcher`]). Vendor statements (CSAF, VEX) override NVD for the products they
 //! cover; JVN advisories add low-confidence findings for products NVD does not know.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use mamori_model::{Detail, Id, SegmentPurpose};
 use mamori_vuln::cpe::Cpe;
@@ -185,20 +185,51 @@ pub struct RawHit {
     pub hit: Hit,
 }
 
-/// Matches assets against CVE candidates in memory: the part the benchmark times.
-pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, BTreeSet<usize>>, configs: &HashMap<String, Vec<Configuration>>) -> Vec<RawHit> {
+/// Matches assets against CVE candidates in memory: the part the benchmark times. Assets with
+/// the same CPE names (the same OS build on many PCs) are evaluated once.
+pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, BTreeSet<usize>>, configs: HashMap<String, Vec<Configuration>>) -> Vec<RawHit> {
+    let mut set_of: Vec<usize> = Vec::with_capacity(assets.len());
+    let mut sets: Vec<&[DeviceCpe]> = Vec::new();
+    let mut index: HashMap<Vec<(String, bool)>, usize> = HashMap::new();
+    for a in assets {
+        let mut k: Vec<(String, bool)> = a.cpes.iter().map(|d| (d.cpe.to_fs(), d.confirmed)).collect();
+        k.sort();
+        let next = sets.len();
+        let i = *index.entry(k).or_insert(next);
+        if i == next {
+            sets.push(&a.cpes);
+        }
+        set_of.push(i);
+    }
     let mut out = Vec::new();
+    let mut configs = configs;
     for (cve, who) in candidates {
-        let Some(c) = configs.get(cve) else { continue };
-        let compiled = Compiled::new(c.clone());
+        let Some(c) = configs.remove(cve) else { continue };
+        let compiled = Compiled::new(c);
+        let mut by_set: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &i in who {
-            let Some(a) = assets.get(i) else { continue };
-            if let Some(hit) = compiled.evaluate(&a.cpes) {
-                out.push(RawHit { asset: i, vuln_id: cve.clone(), source: "nvd".to_owned(), hit });
+            if let Some(&set) = set_of.get(i) {
+                by_set.entry(set).or_default().push(i);
+            }
+        }
+        for (set, members) in by_set {
+            let Some(cpes) = sets.get(set) else { continue };
+            if let Some(hit) = compiled.evaluate(cpes) {
+                for i in members {
+                    out.push(RawHit { asset: i, vuln_id: cve.clone(), source: "nvd".to_owned(), hit: hit.clone() });
+                }
             }
         }
     }
     out
+}
+
+/// A short fingerprint of what a finding says, to skip rewriting unchanged rows.
+fn fingerprint(parts: &[&str]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 /// Checks a vendor statement's version condition against a device name.
@@ -488,7 +519,7 @@ impl Store {
         let configs = self.cve_configurations(&ids).await?;
         let candidates_ms = ms(t1);
         let t2 = std::time::Instant::now();
-        let mut hits = evaluate_candidates(&assets, &candidates, &configs);
+        let mut hits = evaluate_candidates(&assets, &candidates, configs);
         let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;
         let evaluate_ms = ms(t2);
         let t3 = std::time::Instant::now();
@@ -506,12 +537,18 @@ impl Store {
         let vuln_ids: Vec<String> = hits.iter().map(|h| h.vuln_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let facts = self.vuln_facts(&vuln_ids).await?;
         let responsibles = self.responsibles().await?;
-        let existing: HashMap<(Id, String), (Option<String>, Option<String>)> = sqlx::query("SELECT asset_id, vuln_id, due_date, gone_at FROM vuln_findings")
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| Ok(((r.try_get::<Id, _>(0)?, r.try_get::<String, _>(1)?), (r.try_get::<Option<String>, _>(2)?, r.try_get::<Option<String>, _>(3)?))))
-            .collect::<Result<_>>()?;
+        let existing: HashMap<(Id, String), (Option<String>, Option<String>, String)> =
+            sqlx::query("SELECT asset_id, vuln_id, due_date, gone_at, fingerprint FROM vuln_findings")
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        (r.try_get::<Id, _>(0)?, r.try_get::<String, _>(1)?),
+                        (r.try_get::<Option<String>, _>(2)?, r.try_get::<Option<String>, _>(3)?, r.try_get::<String, _>(4)?),
+                    ))
+                })
+                .collect::<Result<_>>()?;
         // The status in force for a key is the last one in its history: a finding that comes
         // back (or is re-derived after `db copy`) keeps what the facility decided about it.
         let mut decided: HashMap<(Id, String), (String, Option<String>, Option<String>, String, String)> = HashMap::new();
@@ -519,8 +556,10 @@ impl Store {
             decided.insert((r.try_get(0)?, r.try_get(1)?), (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?));
         }
         let at = now();
+        let backend = self.backend();
         let mut tx = self.write_tx().await?;
-        let mut matched_keys: BTreeSet<(Id, String)> = BTreeSet::new();
+        let mut matched_keys: HashSet<(Id, String)> = HashSet::with_capacity(hits.len());
+        let mut new_rows: Vec<Vec<crate::vuln::Param>> = Vec::new();
         for h in &hits {
             let Some(a) = assets.get(h.asset) else { continue };
             let f = facts.get(&h.vuln_id).cloned().unwrap_or_default();
@@ -538,19 +577,21 @@ impl Store {
                 .cloned()
                 .unwrap_or(Responsible { party: "facility".into(), vendor_id: None, vendor_name: None, basis: "no_contract".into() });
             let key = (a.id, h.vuln_id.clone());
-            matched_keys.insert(key.clone());
             let hit_json = serde_json::to_string(&h.hit).map_err(|e| StoreError::Format(e.to_string()))?;
             let p_json = serde_json::to_string(&p).map_err(|e| StoreError::Format(e.to_string()))?;
             let r_json = serde_json::to_string(&responsible).map_err(|e| StoreError::Format(e.to_string()))?;
+            let fp = fingerprint(&[&h.source, h.hit.confidence.code(), &hit_json, &p_json, &r_json]);
             let days = urgency::days_to_fix(p.band, signals.kev, kev_days);
             let due = add_days(today, days);
             match existing.get(&key) {
-                Some((old_due, gone)) => {
+                // Unchanged and still present: nothing to write.
+                Some((_, None, old_fp)) if *old_fp == fp => {}
+                Some((old_due, gone, _)) => {
                     // A finding keeps its due date; one that comes back gets a new one.
                     let due = if gone.is_some() || old_due.is_none() { due } else { old_due.clone() };
                     sqlx::query(
                         "UPDATE vuln_findings SET source = $1, confidence = $2, hit = $3, last_matched = $4, gone_at = NULL, \
-                         priority = $5, priority_detail = $6, due_date = $7, responsible = $8 WHERE asset_id = $9 AND vuln_id = $10",
+                         priority = $5, priority_detail = $6, due_date = $7, responsible = $8, fingerprint = $9 WHERE asset_id = $10 AND vuln_id = $11",
                     )
                     .bind(h.source.clone())
                     .bind(h.hit.confidence.code())
@@ -560,6 +601,7 @@ impl Store {
                     .bind(p_json)
                     .bind(due)
                     .bind(r_json)
+                    .bind(fp)
                     .bind(a.id)
                     .bind(h.vuln_id.clone())
                     .execute(&mut *tx.tx)
@@ -571,33 +613,41 @@ impl Store {
                         Some((s, j, r, by, when)) => (s.clone(), j.clone(), r.clone(), Some(by.clone()), Some(when.clone())),
                         None => ("open".to_owned(), None, None, None, None),
                     };
-                    sqlx::query(
-                        "INSERT INTO vuln_findings (asset_id, vuln_id, source, confidence, hit, first_seen, last_matched, priority, \
-                         priority_detail, due_date, responsible, status, justification, reason, status_by, status_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                    )
-                    .bind(a.id)
-                    .bind(h.vuln_id.clone())
-                    .bind(h.source.clone())
-                    .bind(h.hit.confidence.code())
-                    .bind(hit_json)
-                    .bind(at.clone())
-                    .bind(at.clone())
-                    .bind(p.score)
-                    .bind(p_json)
-                    .bind(due)
-                    .bind(r_json)
-                    .bind(status)
-                    .bind(justification)
-                    .bind(reason)
-                    .bind(by)
-                    .bind(when)
-                    .execute(&mut *tx.tx)
-                    .await?;
+                    use crate::vuln::Param;
+                    new_rows.push(vec![
+                        Param::Int(a.id),
+                        Param::Text(h.vuln_id.clone()),
+                        Param::Text(h.source.clone()),
+                        Param::Text(h.hit.confidence.code().to_owned()),
+                        Param::Text(hit_json),
+                        Param::Text(at.clone()),
+                        Param::Text(at.clone()),
+                        Param::Real(p.score),
+                        Param::Text(p_json),
+                        Param::OptText(due),
+                        Param::Text(r_json),
+                        Param::Text(status),
+                        Param::OptText(justification),
+                        Param::OptText(reason),
+                        Param::OptText(by),
+                        Param::OptText(when),
+                        Param::Text(fp),
+                    ]);
                 }
             }
+            matched_keys.insert(key);
         }
-        for (key, (_, gone)) in &existing {
+        crate::vuln::insert_rows(
+            &mut tx,
+            backend,
+            "INSERT INTO vuln_findings (asset_id, vuln_id, source, confidence, hit, first_seen, last_matched, priority, \
+             priority_detail, due_date, responsible, status, justification, reason, status_by, status_at, fingerprint)",
+            "",
+            17,
+            new_rows,
+        )
+        .await?;
+        for (key, (_, gone, _)) in &existing {
             if gone.is_none() && !matched_keys.contains(key) {
                 summary.gone += 1;
                 sqlx::query("UPDATE vuln_findings SET gone_at = $1 WHERE asset_id = $2 AND vuln_id = $3")

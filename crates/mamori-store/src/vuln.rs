@@ -183,7 +183,7 @@ fn rows_per_statement(columns: usize) -> usize {
     (4000 / columns).max(1)
 }
 
-async fn insert_rows(tx: &mut WriteTx<'_>, backend: Backend, head: &str, tail: &str, columns: usize, rows: Vec<Vec<Param>>) -> Result<()> {
+pub(crate) async fn insert_rows(tx: &mut WriteTx<'_>, backend: Backend, head: &str, tail: &str, columns: usize, rows: Vec<Vec<Param>>) -> Result<()> {
     for chunk in rows.chunks(rows_per_statement(columns)) {
         let mut values = Vec::with_capacity(chunk.len());
         for (i, _) in chunk.iter().enumerate() {
@@ -209,7 +209,7 @@ async fn insert_rows(tx: &mut WriteTx<'_>, backend: Backend, head: &str, tail: &
 
 /// A bound value of a multi-row insert.
 #[derive(Debug, Clone)]
-enum Param {
+pub(crate) enum Param {
     Text(String),
     OptText(Option<String>),
     Int(i64),

@@ -161,6 +161,8 @@ CREATE TABLE vuln_findings (
     reason TEXT,
     status_by TEXT,
     status_at TEXT,
+    -- What the match said last time (hash): unchanged findings are not rewritten.
+    fingerprint TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (asset_id, vuln_id)
 );
 CREATE INDEX vuln_findings_vuln ON vuln_findings (vuln_id);
