@@ -9,7 +9,7 @@
 //! ([`mamori_vuln::matcher`]). Vendor statements (CSAF, VEX) override NVD for the products they
 //! cover; JVN advisories add low-confidence findings for products NVD does not know.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mamori_model::{Detail, Id, SegmentPurpose};
 use mamori_vuln::cpe::Cpe;
@@ -176,18 +176,64 @@ pub struct MatchAsset {
     pub patient_reachable: bool,
 }
 
-/// One hit before it is written.
+/// One hit before it is written: a vulnerability and the assets (indices into the match's
+/// asset list, sorted) that share the device names it matched on.
 #[derive(Debug, Clone)]
 pub struct RawHit {
-    pub asset: usize,
+    pub assets: Vec<usize>,
     pub vuln_id: String,
     pub source: String,
     pub hit: Hit,
 }
 
+/// The hits of one matching run, grouped by identical device names.
+#[derive(Debug, Default)]
+pub struct Hits {
+    pub groups: Vec<RawHit>,
+    by_vuln: HashMap<String, Vec<usize>>,
+}
+
+impl Hits {
+    pub fn push(&mut self, h: RawHit) {
+        self.by_vuln.entry(h.vuln_id.clone()).or_default().push(self.groups.len());
+        self.groups.push(h);
+    }
+
+    /// Asset × vulnerability pairs.
+    pub fn len(&self) -> u64 {
+        self.groups.iter().map(|g| g.assets.len() as u64).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, asset: usize, vuln: &str) -> bool {
+        self.by_vuln.get(vuln).is_some_and(|gs| gs.iter().any(|&g| self.groups.get(g).is_some_and(|x| x.assets.binary_search(&asset).is_ok())))
+    }
+
+    /// Takes the asset out of the vulnerability's groups (those of `source_prefix` excepted, when
+    /// given). Returns whether it was there.
+    pub fn remove(&mut self, asset: usize, vuln: &str, except_source: Option<&str>) -> bool {
+        let mut found = false;
+        if let Some(gs) = self.by_vuln.get(vuln) {
+            for &g in gs {
+                if let Some(x) = self.groups.get_mut(g)
+                    && except_source.is_none_or(|p| !x.source.starts_with(p))
+                    && let Ok(pos) = x.assets.binary_search(&asset)
+                {
+                    x.assets.remove(pos);
+                    found = true;
+                }
+            }
+        }
+        found
+    }
+}
+
 /// Matches assets against CVE candidates in memory: the part the benchmark times. Assets with
 /// the same CPE names (the same OS build on many PCs) are evaluated once.
-pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, BTreeSet<usize>>, configs: HashMap<String, Vec<Configuration>>) -> Vec<RawHit> {
+pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, BTreeSet<usize>>, configs: HashMap<String, Vec<Configuration>>) -> Hits {
     let mut set_of: Vec<usize> = Vec::with_capacity(assets.len());
     let mut sets: Vec<&[DeviceCpe]> = Vec::new();
     let mut index: HashMap<Vec<(String, bool)>, usize> = HashMap::new();
@@ -201,7 +247,7 @@ pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, 
         }
         set_of.push(i);
     }
-    let mut out = Vec::new();
+    let mut out = Hits::default();
     let mut configs = configs;
     for (cve, who) in candidates {
         let Some(c) = configs.remove(cve) else { continue };
@@ -215,9 +261,7 @@ pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, 
         for (set, members) in by_set {
             let Some(cpes) = sets.get(set) else { continue };
             if let Some(hit) = compiled.evaluate(cpes) {
-                for i in members {
-                    out.push(RawHit { asset: i, vuln_id: cve.clone(), source: "nvd".to_owned(), hit: hit.clone() });
-                }
+                out.push(RawHit { assets: members, vuln_id: cve.clone(), source: "nvd".to_owned(), hit });
             }
         }
     }
@@ -351,7 +395,7 @@ impl Store {
     }
 
     /// Vendor statements and JVN advisories for the assets' products.
-    async fn statement_hits(&self, assets: &[MatchAsset], hits: &mut Vec<RawHit>) -> Result<u64> {
+    async fn statement_hits(&self, assets: &[MatchAsset], hits: &mut Hits) -> Result<u64> {
         let mut cleared = 0;
         let mut by_product: BTreeMap<(String, String), Vec<(usize, Cpe)>> = BTreeMap::new();
         for (i, a) in assets.iter().enumerate() {
@@ -361,7 +405,6 @@ impl Store {
                 }
             }
         }
-        let mut nvd_keys: BTreeSet<(usize, String)> = hits.iter().map(|h| (h.asset, h.vuln_id.clone())).collect();
         let mut remove: BTreeSet<(usize, String)> = BTreeSet::new();
         for ((v, p), who) in &by_product {
             let rows = sqlx::query(
@@ -389,10 +432,9 @@ impl Store {
                         "affected" => {
                             {
                                 remove.remove(&key);
-                                nvd_keys.insert(key);
-                                hits.retain(|h| !(h.asset == *i && h.vuln_id == cve));
+                                hits.remove(*i, &cve, None);
                                 hits.push(RawHit {
-                                    asset: *i,
+                                    assets: vec![*i],
                                     vuln_id: cve.clone(),
                                     source: format!("csaf:{publisher}"),
                                     hit: Hit {
@@ -416,10 +458,10 @@ impl Store {
                 }
             }
         }
-        if !remove.is_empty() {
-            let before = hits.len();
-            hits.retain(|h| !remove.contains(&(h.asset, h.vuln_id.clone())) || h.source.starts_with("csaf:"));
-            cleared = (before - hits.len()) as u64;
+        for (i, vuln) in &remove {
+            if hits.remove(*i, vuln, Some("csaf:")) {
+                cleared += 1;
+            }
         }
         // JVN: only for products NVD has no CVE for (JVN carries no versions).
         for ((v, p), who) in &by_product {
@@ -449,11 +491,11 @@ impl Store {
                 let vuln_ids = if cves.is_empty() { vec![id.clone()] } else { cves };
                 for (i, cpe) in who {
                     for vid in &vuln_ids {
-                        if nvd_keys.contains(&(*i, vid.clone())) || hits.iter().any(|h| h.asset == *i && h.vuln_id == *vid) {
+                        if hits.contains(*i, vid) {
                             continue;
                         }
                         hits.push(RawHit {
-                            asset: *i,
+                            assets: vec![*i],
                             vuln_id: vid.clone(),
                             source: "jvn".to_owned(),
                             hit: Hit {
@@ -509,6 +551,12 @@ impl Store {
     /// Matches the whole inventory against the corpus and updates the findings.
     /// `today` is YYYY-MM-DD in Asia/Tokyo; `kev_days`: days to fix a KEV-listed vulnerability.
     pub async fn match_vulnerabilities(&self, actor: &str, today: &str, kev_days: u32) -> Result<MatchSummary> {
+        self.match_vulnerabilities_with(actor, today, kev_days, false).await
+    }
+
+    /// As [`Store::match_vulnerabilities`]; with `dry_run`, only counts what would match and
+    /// writes nothing.
+    pub async fn match_vulnerabilities_with(&self, actor: &str, today: &str, kev_days: u32, dry_run: bool) -> Result<MatchSummary> {
         let ms = |t: std::time::Instant| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
         let t0 = std::time::Instant::now();
         let assets = self.match_assets().await?;
@@ -522,19 +570,22 @@ impl Store {
         let mut hits = evaluate_candidates(&assets, &candidates, configs);
         let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;
         let evaluate_ms = ms(t2);
-        let t3 = std::time::Instant::now();
         let mut summary = MatchSummary {
             assets: assets.len() as u64,
             assets_with_cpe: assets.iter().filter(|a| !a.cpes.is_empty()).count() as u64,
             candidates: candidates.values().map(|s| s.len() as u64).sum(),
-            matched: hits.len() as u64,
+            matched: hits.len(),
             vendor_cleared,
             load_ms,
             candidates_ms,
             evaluate_ms,
             ..MatchSummary::default()
         };
-        let vuln_ids: Vec<String> = hits.iter().map(|h| h.vuln_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        if dry_run {
+            return Ok(summary);
+        }
+        let t3 = std::time::Instant::now();
+        let vuln_ids: Vec<String> = hits.groups.iter().filter(|g| !g.assets.is_empty()).map(|g| g.vuln_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let facts = self.vuln_facts(&vuln_ids).await?;
         let responsibles = self.responsibles().await?;
         let existing: HashMap<(Id, String), (Option<String>, Option<String>, String)> =
@@ -558,97 +609,96 @@ impl Store {
         let at = now();
         let backend = self.backend();
         let mut tx = self.write_tx().await?;
-        let mut matched_keys: HashSet<(Id, String)> = HashSet::with_capacity(hits.len());
         let mut new_rows: Vec<Vec<crate::vuln::Param>> = Vec::new();
-        for h in &hits {
-            let Some(a) = assets.get(h.asset) else { continue };
-            let f = facts.get(&h.vuln_id).cloned().unwrap_or_default();
-            let signals = Signals {
-                kev: f.kev.is_some(),
-                ransomware: f.kev.as_ref().is_some_and(|k| k.ransomware),
-                epss: f.epss,
-                cvss: f.cvss,
-                internet_facing: a.internet_facing,
-                patient_reachable: a.patient_reachable,
-            };
-            let p = urgency::priority(&signals, h.hit.confidence);
-            let responsible = responsibles
-                .get(&a.id)
-                .cloned()
-                .unwrap_or(Responsible { party: "facility".into(), vendor_id: None, vendor_name: None, basis: "no_contract".into() });
-            let key = (a.id, h.vuln_id.clone());
-            let hit_json = serde_json::to_string(&h.hit).map_err(|e| StoreError::Format(e.to_string()))?;
-            let p_json = serde_json::to_string(&p).map_err(|e| StoreError::Format(e.to_string()))?;
-            let r_json = serde_json::to_string(&responsible).map_err(|e| StoreError::Format(e.to_string()))?;
-            let fp = fingerprint(&[&h.source, h.hit.confidence.code(), &hit_json, &p_json, &r_json]);
-            let days = urgency::days_to_fix(p.band, signals.kev, kev_days);
-            let due = add_days(today, days);
-            match existing.get(&key) {
-                // Unchanged and still present: nothing to write.
-                Some((_, None, old_fp)) if *old_fp == fp => {}
-                Some((old_due, gone, _)) => {
-                    // A finding keeps its due date; one that comes back gets a new one.
-                    let due = if gone.is_some() || old_due.is_none() { due } else { old_due.clone() };
-                    sqlx::query(
-                        "UPDATE vuln_findings SET source = $1, confidence = $2, hit = $3, last_matched = $4, gone_at = NULL, \
-                         priority = $5, priority_detail = $6, due_date = $7, responsible = $8, fingerprint = $9 WHERE asset_id = $10 AND vuln_id = $11",
-                    )
-                    .bind(h.source.clone())
-                    .bind(h.hit.confidence.code())
-                    .bind(hit_json)
-                    .bind(at.clone())
-                    .bind(p.score)
-                    .bind(p_json)
-                    .bind(due)
-                    .bind(r_json)
-                    .bind(fp)
-                    .bind(a.id)
-                    .bind(h.vuln_id.clone())
-                    .execute(&mut *tx.tx)
-                    .await?;
-                }
-                None => {
-                    summary.new += 1;
-                    let (status, justification, reason, by, when) = match decided.get(&key) {
-                        Some((s, j, r, by, when)) => (s.clone(), j.clone(), r.clone(), Some(by.clone()), Some(when.clone())),
-                        None => ("open".to_owned(), None, None, None, None),
-                    };
-                    use crate::vuln::Param;
-                    new_rows.push(vec![
-                        Param::Int(a.id),
-                        Param::Text(h.vuln_id.clone()),
-                        Param::Text(h.source.clone()),
-                        Param::Text(h.hit.confidence.code().to_owned()),
-                        Param::Text(hit_json),
-                        Param::Text(at.clone()),
-                        Param::Text(at.clone()),
-                        Param::Real(p.score),
-                        Param::Text(p_json),
-                        Param::OptText(due),
-                        Param::Text(r_json),
-                        Param::Text(status),
-                        Param::OptText(justification),
-                        Param::OptText(reason),
-                        Param::OptText(by),
-                        Param::OptText(when),
-                        Param::Text(fp),
-                    ]);
+        const INSERT: &str = "INSERT INTO vuln_findings (asset_id, vuln_id, source, confidence, hit, first_seen, last_matched, priority, \
+             priority_detail, due_date, responsible, status, justification, reason, status_by, status_at, fingerprint)";
+        let facility = Responsible { party: "facility".into(), vendor_id: None, vendor_name: None, basis: "no_contract".into() };
+        for g in &hits.groups {
+            if g.assets.is_empty() {
+                continue;
+            }
+            let f = facts.get(&g.vuln_id).cloned().unwrap_or_default();
+            let hit_json = serde_json::to_string(&g.hit).map_err(|e| StoreError::Format(e.to_string()))?;
+            for &i in &g.assets {
+                let Some(a) = assets.get(i) else { continue };
+                let signals = Signals {
+                    kev: f.kev.is_some(),
+                    ransomware: f.kev.as_ref().is_some_and(|k| k.ransomware),
+                    epss: f.epss,
+                    cvss: f.cvss,
+                    internet_facing: a.internet_facing,
+                    patient_reachable: a.patient_reachable,
+                };
+                let p = urgency::priority(&signals, g.hit.confidence);
+                let responsible = responsibles.get(&a.id).unwrap_or(&facility);
+                let key = (a.id, g.vuln_id.clone());
+                let p_json = serde_json::to_string(&p).map_err(|e| StoreError::Format(e.to_string()))?;
+                let r_json = serde_json::to_string(responsible).map_err(|e| StoreError::Format(e.to_string()))?;
+                let fp = fingerprint(&[&g.source, g.hit.confidence.code(), &hit_json, &p_json, &r_json]);
+                let days = urgency::days_to_fix(p.band, signals.kev, kev_days);
+                let due = add_days(today, days);
+                match existing.get(&key) {
+                    // Unchanged and still present: nothing to write.
+                    Some((_, None, old_fp)) if *old_fp == fp => {}
+                    Some((old_due, gone, _)) => {
+                        // A finding keeps its due date; one that comes back gets a new one.
+                        let due = if gone.is_some() || old_due.is_none() { due } else { old_due.clone() };
+                        sqlx::query(
+                            "UPDATE vuln_findings SET source = $1, confidence = $2, hit = $3, last_matched = $4, gone_at = NULL, \
+                             priority = $5, priority_detail = $6, due_date = $7, responsible = $8, fingerprint = $9 WHERE asset_id = $10 AND vuln_id = $11",
+                        )
+                        .bind(g.source.clone())
+                        .bind(g.hit.confidence.code())
+                        .bind(hit_json.clone())
+                        .bind(at.clone())
+                        .bind(p.score)
+                        .bind(p_json)
+                        .bind(due)
+                        .bind(r_json)
+                        .bind(fp)
+                        .bind(a.id)
+                        .bind(g.vuln_id.clone())
+                        .execute(&mut *tx.tx)
+                        .await?;
+                    }
+                    None => {
+                        summary.new += 1;
+                        let (status, justification, reason, by, when) = match decided.get(&key) {
+                            Some((s, j, r, by, when)) => (s.clone(), j.clone(), r.clone(), Some(by.clone()), Some(when.clone())),
+                            None => ("open".to_owned(), None, None, None, None),
+                        };
+                        use crate::vuln::Param;
+                        new_rows.push(vec![
+                            Param::Int(a.id),
+                            Param::Text(g.vuln_id.clone()),
+                            Param::Text(g.source.clone()),
+                            Param::Text(g.hit.confidence.code().to_owned()),
+                            Param::Text(hit_json.clone()),
+                            Param::Text(at.clone()),
+                            Param::Text(at.clone()),
+                            Param::Real(p.score),
+                            Param::Text(p_json),
+                            Param::OptText(due),
+                            Param::Text(r_json),
+                            Param::Text(status),
+                            Param::OptText(justification),
+                            Param::OptText(reason),
+                            Param::OptText(by),
+                            Param::OptText(when),
+                            Param::Text(fp),
+                        ]);
+                        if new_rows.len() >= 2000 {
+                            crate::vuln::insert_rows(&mut tx, backend, INSERT, "", 17, std::mem::take(&mut new_rows)).await?;
+                        }
+                    }
                 }
             }
-            matched_keys.insert(key);
         }
-        crate::vuln::insert_rows(
-            &mut tx,
-            backend,
-            "INSERT INTO vuln_findings (asset_id, vuln_id, source, confidence, hit, first_seen, last_matched, priority, \
-             priority_detail, due_date, responsible, status, justification, reason, status_by, status_at, fingerprint)",
-            "",
-            17,
-            new_rows,
-        )
-        .await?;
+        crate::vuln::insert_rows(&mut tx, backend, INSERT, "", 17, new_rows).await?;
+        let position: HashMap<Id, usize> = assets.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
         for (key, (_, gone, _)) in &existing {
-            if gone.is_none() && !matched_keys.contains(key) {
+            let still = position.get(&key.0).is_some_and(|&i| hits.contains(i, &key.1));
+            if gone.is_none() && !still {
                 summary.gone += 1;
                 sqlx::query("UPDATE vuln_findings SET gone_at = $1 WHERE asset_id = $2 AND vuln_id = $3")
                     .bind(at.clone())

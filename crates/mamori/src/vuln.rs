@@ -71,6 +71,9 @@ pub struct MatchArgs {
     /// KEV 掲載の脆弱性の対応期限（発見から何日） / Days to fix a KEV-listed vulnerability
     #[arg(long, default_value_t = 7)]
     kev_days: u32,
+    /// 照合の件数だけを数え、対応課題は更新しない / Count what would match; write nothing
+    #[arg(long)]
+    dry_run: bool,
     /// 出力形式 / Output format
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -369,7 +372,15 @@ pub async fn vuln(store: &Store, lang: Lang, who: &str, cmd: &VulnCmd) -> CliRes
     match cmd {
         VulnCmd::Match(a) => {
             let json = a.format == Format::Json;
-            let m = run_match(store, lang, who, a.kev_days, json).await?;
+            let m = if a.dry_run {
+                let m = store.match_vulnerabilities_with(who, &today(), a.kev_days, true).await.map_err(fail(lang))?;
+                if !json {
+                    println!("{}", tf(lang, "vuln_cli.dry_run", &[("assets", &m.assets_with_cpe), ("matched", &m.matched)]));
+                }
+                m
+            } else {
+                run_match(store, lang, who, a.kev_days, json).await?
+            };
             if json {
                 output::json(&mut std::io::stdout().lock(), &m).map_err(io_fail)?;
             }
