@@ -268,6 +268,12 @@ pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, 
     out
 }
 
+/// Asset id and vulnerability id.
+type FindingKey = (Id, String);
+
+/// The last recorded decision on a finding: status, justification, reason, who, when.
+type Decision = (String, Option<String>, Option<String>, String, String);
+
 /// A short fingerprint of what a finding says, to skip rewriting unchanged rows.
 fn fingerprint(parts: &[&str]) -> String {
     use std::hash::{Hash, Hasher};
@@ -314,7 +320,7 @@ impl Store {
                 && seen.insert((id, cpe.to_fs()))
                 && let Some(a) = assets.get_mut(i)
             {
-                a.cpes.push(DeviceCpe { cpe, confirmed: true });
+                a.cpes.push(DeviceCpe::new(cpe, true));
             }
         }
         for r in sqlx::query("SELECT asset_id, cpe, state FROM asset_cpes WHERE state <> 'rejected'").fetch_all(self.pool()).await? {
@@ -325,7 +331,7 @@ impl Store {
                 && seen.insert((id, cpe.to_fs()))
                 && let Some(a) = assets.get_mut(i)
             {
-                a.cpes.push(DeviceCpe { cpe, confirmed: state == "confirmed" });
+                a.cpes.push(DeviceCpe::new(cpe, state == "confirmed"));
             }
         }
         // Reachable from the patient/guest Wi-Fi: in a patient Wi-Fi segment, or in a segment
@@ -406,7 +412,10 @@ impl Store {
             }
         }
         let mut remove: BTreeSet<(usize, String)> = BTreeSet::new();
-        for ((v, p), who) in &by_product {
+        // Most databases hold no vendor statements or no JVN data: skip the per-product lookups.
+        let statements: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_statements").fetch_one(self.pool()).await?;
+        let jvn: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_jvn_products").fetch_one(self.pool()).await?;
+        for ((v, p), who) in by_product.iter().filter(|_| statements > 0) {
             let rows = sqlx::query(
                 "SELECT s.cve_id, s.version, s.version_range, s.status, s.justification, s.cpe, s.product_name, d.publisher, d.tracking_id \
                  FROM vuln_statements s JOIN vuln_documents d ON d.id = s.document_id WHERE s.vendor = $1 AND s.product = $2 ORDER BY s.id",
@@ -464,7 +473,7 @@ impl Store {
             }
         }
         // JVN: only for products NVD has no CVE for (JVN carries no versions).
-        for ((v, p), who) in &by_product {
+        for ((v, p), who) in by_product.iter().filter(|_| jvn > 0) {
             let nvd_known: Option<String> = sqlx::query_scalar("SELECT cve_id FROM vuln_cve_products WHERE vendor = $1 AND product = $2 LIMIT 1")
                 .bind(v.clone())
                 .bind(p.clone())
@@ -588,7 +597,7 @@ impl Store {
         let vuln_ids: Vec<String> = hits.groups.iter().filter(|g| !g.assets.is_empty()).map(|g| g.vuln_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let facts = self.vuln_facts(&vuln_ids).await?;
         let responsibles = self.responsibles().await?;
-        let existing: HashMap<(Id, String), (Option<String>, Option<String>, String)> =
+        let existing: HashMap<FindingKey, (Option<String>, Option<String>, String)> =
             sqlx::query("SELECT asset_id, vuln_id, due_date, gone_at, fingerprint FROM vuln_findings")
                 .fetch_all(self.pool())
                 .await?
@@ -602,7 +611,7 @@ impl Store {
                 .collect::<Result<_>>()?;
         // The status in force for a key is the last one in its history: a finding that comes
         // back (or is re-derived after `db copy`) keeps what the facility decided about it.
-        let mut decided: HashMap<(Id, String), (String, Option<String>, Option<String>, String, String)> = HashMap::new();
+        let mut decided: HashMap<FindingKey, Decision> = HashMap::new();
         for r in sqlx::query("SELECT asset_id, vuln_id, status, justification, reason, actor, at FROM vuln_finding_history ORDER BY id").fetch_all(self.pool()).await? {
             decided.insert((r.try_get(0)?, r.try_get(1)?), (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?));
         }

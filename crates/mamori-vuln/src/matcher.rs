@@ -71,6 +71,21 @@ pub struct DeviceCpe {
     /// `false` for a suggestion the manager has not confirmed: matches through it are capped at
     /// [`Confidence::Fuzzy`].
     pub confirmed: bool,
+    /// Vendor and product as literals (for the quick rejection of other products), and the
+    /// part (`a`, `o`, `h`).
+    key: Option<(String, String)>,
+    part: Option<String>,
+}
+
+impl DeviceCpe {
+    pub fn new(cpe: Cpe, confirmed: bool) -> DeviceCpe {
+        let key = match (cpe.vendor(), cpe.product()) {
+            (Some(v), Some(p)) => Some((v, p)),
+            _ => None,
+        };
+        let part = cpe.values.first().and_then(cpe::Value::as_literal);
+        DeviceCpe { cpe, confirmed, key, part }
+    }
 }
 
 /// Why a CVE applies to a device: the configuration and criterion that fired.
@@ -140,8 +155,36 @@ fn has_range(m: &CpeMatch) -> bool {
         || m.version_end_excluding.is_some()
 }
 
+/// A criterion parsed once: the name, its literal vendor and product (None with wildcards),
+/// and the version scheme they call for.
+#[derive(Debug, Clone)]
+struct Entry {
+    cpe: Cpe,
+    key: Option<(String, String)>,
+    scheme: Scheme,
+}
+
+impl Entry {
+    fn new(criteria: &str) -> Option<Entry> {
+        let cpe = Cpe::parse(criteria).ok()?;
+        let key = match (cpe.vendor(), cpe.product()) {
+            (Some(v), Some(p)) => Some((v, p)),
+            _ => None,
+        };
+        let scheme = key.as_ref().map(|(v, p)| version::scheme_for(v, p)).unwrap_or(Scheme::Generic);
+        Some(Entry { cpe, key, scheme })
+    }
+}
+
 /// Evaluates one criterion against one device name.
-fn entry_truth(m: &CpeMatch, criterion: &Cpe, device: &DeviceCpe) -> (Truth, Vec<String>) {
+fn entry_truth(m: &CpeMatch, entry: &Entry, device: &DeviceCpe) -> (Truth, Vec<String>) {
+    // Another product: the common case, decided without comparing names in full.
+    if let (Some(a), Some(b)) = (&entry.key, &device.key)
+        && a != b
+    {
+        return (Truth::No, Vec::new());
+    }
+    let criterion = &entry.cpe;
     let mut caveats = Vec::new();
     let level = cpe::match_level(criterion, &device.cpe);
     let truth = match level {
@@ -171,9 +214,7 @@ fn entry_truth(m: &CpeMatch, criterion: &Cpe, device: &DeviceCpe) -> (Truth, Vec
                         Truth::Maybe(Confidence::VendorProduct, None)
                     }
                     Some(v) => {
-                        let vendor = criterion.vendor().unwrap_or_default();
-                        let product = criterion.product().unwrap_or_default();
-                        let scheme = version::scheme_for(&vendor, &product);
+                        let scheme = entry.scheme;
                         match version::in_range(
                             scheme,
                             &v,
@@ -225,7 +266,7 @@ fn better(a: &Option<Evidence>, b: &Option<Evidence>) -> bool {
     }
 }
 
-fn node_truth(node: &Node, device: &[DeviceCpe], parsed: &[Option<Cpe>]) -> Truth {
+fn node_truth(node: &Node, device: &[DeviceCpe], parsed: &[Option<Entry>]) -> Truth {
     let mut values = Vec::with_capacity(node.cpe_match.len());
     for (i, m) in node.cpe_match.iter().enumerate() {
         let Some(Some(criterion)) = parsed.get(i) else {
@@ -319,14 +360,14 @@ fn combine(op: Operator, values: Vec<Truth>) -> Truth {
 pub struct Compiled {
     configurations: Vec<Configuration>,
     /// Per configuration, per node, per cpeMatch: the parsed criterion (None when unparsable).
-    parsed: Vec<Vec<Vec<Option<Cpe>>>>,
+    parsed: Vec<Vec<Vec<Option<Entry>>>>,
 }
 
 impl Compiled {
     pub fn new(configurations: Vec<Configuration>) -> Compiled {
         let parsed = configurations
             .iter()
-            .map(|c| c.nodes.iter().map(|n| n.cpe_match.iter().map(|m| Cpe::parse(&m.criteria).ok()).collect()).collect())
+            .map(|c| c.nodes.iter().map(|n| n.cpe_match.iter().map(|m| Entry::new(&m.criteria)).collect()).collect())
             .collect();
         Compiled { configurations, parsed }
     }
@@ -345,12 +386,10 @@ impl Compiled {
                     if !m.vulnerable {
                         continue;
                     }
-                    let parsed = self.parsed.get(ci).and_then(|p| p.get(ni)).and_then(|p| p.get(mi)).cloned().flatten();
-                    if let Some(p) = parsed
-                        && let (Some(v), Some(pr)) = (p.vendor(), p.product())
-                        && !out.iter().any(|(a, b)| *a == v && *b == pr)
+                    if let Some(Some(Entry { key: Some((v, pr)), .. })) = self.parsed.get(ci).and_then(|p| p.get(ni)).and_then(|p| p.get(mi))
+                        && !out.iter().any(|(a, b)| a == v && b == pr)
                     {
-                        out.push((v, pr));
+                        out.push((v.clone(), pr.clone()));
                     }
                 }
             }
@@ -364,21 +403,20 @@ impl Compiled {
         for (ci, config) in self.configurations.iter().enumerate() {
             let Some(parsed) = self.parsed.get(ci) else { continue };
             let mut values = Vec::with_capacity(config.nodes.len());
-            let mut platform: Option<(String, bool)> = None;
+            let mut platform: Option<(usize, bool)> = None;
             for (ni, node) in config.nodes.iter().enumerate() {
                 let t = node_truth(node, device, parsed.get(ni).map(Vec::as_slice).unwrap_or_default());
                 if node.cpe_match.iter().all(|m| !m.vulnerable) && !node.negate {
                     let known = matches!(t, Truth::Yes(..));
-                    let name = node.cpe_match.iter().map(|m| m.criteria.as_str()).collect::<Vec<_>>().join(" / ");
                     if platform.as_ref().is_none_or(|(_, k)| !*k) {
-                        platform = Some((name, known));
+                        platform = Some((ni, known));
                     }
                 }
                 values.push(t);
             }
             // A platform node that did not hold on a device without any hardware name is
             // unknown, not false: the ledger may simply not say the model.
-            let has_hw = device.iter().any(|d| d.cpe.to_fs().starts_with("cpe:2.3:h:"));
+            let has_hw = device.iter().any(|d| d.part.as_deref() == Some("h"));
             let values: Vec<Truth> = config
                 .nodes
                 .iter()
@@ -403,7 +441,12 @@ impl Compiled {
             let mut caveats = evidence.caveats.clone();
             let confidence = if yes { conf.min(evidence.confidence) } else { conf.min(evidence.confidence).min(Confidence::Fuzzy) };
             let (platform, platform_known) = match platform {
-                Some((name, known)) => {
+                Some((ni, known)) => {
+                    let name = config
+                        .nodes
+                        .get(ni)
+                        .map(|n| n.cpe_match.iter().map(|m| m.criteria.as_str()).collect::<Vec<_>>().join(" / "))
+                        .unwrap_or_default();
                     if !known {
                         caveats.push("platform_unknown".to_owned());
                     }
@@ -436,7 +479,7 @@ mod tests {
     use super::*;
 
     fn dev(names: &[&str]) -> Vec<DeviceCpe> {
-        names.iter().filter_map(|n| Cpe::parse(n).ok()).map(|cpe| DeviceCpe { cpe, confirmed: true }).collect()
+        names.iter().filter_map(|n| Cpe::parse(n).ok()).map(|cpe| DeviceCpe::new(cpe, true)).collect()
     }
 
     fn m(criteria: &str, vulnerable: bool) -> CpeMatch {
@@ -513,7 +556,7 @@ mod tests {
     fn unconfirmed_suggestions_and_cross_train_versions_lower_confidence() {
         let c = Compiled::new(vec![or(vec![range(FORTIOS, "7.2.0", "7.2.7")])]);
         let Some(cpe) = Cpe::parse("cpe:2.3:o:fortinet:fortios:7.2.4:*:*:*:*:*:*:*").ok() else { return };
-        let hit = c.evaluate(&[DeviceCpe { cpe, confirmed: false }]);
+        let hit = c.evaluate(&[DeviceCpe::new(cpe, false)]);
         assert_eq!(hit.as_ref().map(|h| h.confidence), Some(Confidence::Fuzzy));
         assert!(hit.is_some_and(|h| h.caveats.contains(&"cpe_unconfirmed".to_owned())));
         let cisco = Compiled::new(vec![or(vec![CpeMatch {
