@@ -762,9 +762,27 @@ impl Store {
                 e.epss = r.try_get(1)?;
                 e.epss_percentile = r.try_get(2)?;
             }
-            for r in self.fetch_in(chunk, &format!("SELECT cve_id, jvn_id FROM vuln_jvn_cves WHERE cve_id IN ({ph}) ORDER BY jvn_id")).await? {
+            // JVN's Japanese title and its CVSS stand in where NVD has none (JVN-only products).
+            for r in self
+                .fetch_in(
+                    chunk,
+                    &format!(
+                        "SELECT c.cve_id, c.jvn_id, j.title, j.cvss_score, j.severity FROM vuln_jvn_cves c JOIN vuln_jvn j ON j.id = c.jvn_id \
+                         WHERE c.cve_id IN ({ph}) ORDER BY c.jvn_id"
+                    ),
+                )
+                .await?
+            {
                 let id: String = r.try_get(0)?;
-                out.entry(id).or_default().jvn_ids.push(r.try_get(1)?);
+                let e = out.entry(id).or_default();
+                e.jvn_ids.push(r.try_get(1)?);
+                if e.title.is_empty() {
+                    e.title = r.try_get(2)?;
+                }
+                if e.cvss.is_none() {
+                    e.cvss = r.try_get(3)?;
+                    e.severity = r.try_get(4)?;
+                }
             }
             for r in self.fetch_in(chunk, &format!("SELECT id, title, cvss_score, severity FROM vuln_jvn WHERE id IN ({ph})")).await? {
                 let id: String = r.try_get(0)?;
