@@ -65,17 +65,7 @@ impl FindingStatus {
 }
 
 /// CycloneDX `analysis.justification` values (VEX): why a vulnerability does not apply.
-pub const JUSTIFICATIONS: [&str; 9] = [
-    "code_not_present",
-    "code_not_reachable",
-    "requires_configuration",
-    "requires_dependency",
-    "requires_environment",
-    "protected_by_compiler",
-    "protected_at_runtime",
-    "protected_at_perimeter",
-    "protected_by_mitigating_control",
-];
+pub use mamori_vuln::vex::JUSTIFICATIONS;
 
 /// Who must act on a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
