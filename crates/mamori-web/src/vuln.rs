@@ -230,7 +230,7 @@ async fn by_vendor(State(state): State<AppState>, ctx: Ctx) -> Response {
     layout(&ctx, &facility_name(&state).await, ctx.t("vuln_page.by_vendor"), body)
 }
 
-async fn by_asset(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id>) -> Response {
+async fn by_asset(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id>, Query(p): Query<Params>) -> Response {
     let asset = match state.store.get_asset(id, scope(&ctx)).await {
         Ok(a) => a,
         Err(e) => return store_error_page(ctx.lang, &e),
@@ -245,6 +245,7 @@ async fn by_asset(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Id>) -
     let lang = ctx.lang;
     let body = html! {
         h1 { (tf(lang, "vuln_page.asset_title", &[("asset", &asset.data.name)])) }
+        @if let Some(cpe) = &p.saved { p.alert.ok role="status" id="saved" { (tf(lang, "vuln_page.cpe_saved", &[("cpe", cpe)])) } }
         p { a href={ "/assets/" (id) } { (ctx.t("vuln_page.to_asset")) } }
         section id="cpes" {
             h2 { (ctx.t("vuln_page.cpes")) }
@@ -371,7 +372,7 @@ pub fn detail_text(lang: Lang, d: &VulnDetail) -> String {
     s
 }
 
-async fn detail(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
+async fn detail(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>, Query(p): Query<Params>) -> Response {
     let mut d = match state.store.vuln_detail(&id).await {
         Ok(d) => d,
         Err(e) => return store_error_page(ctx.lang, &e),
@@ -384,6 +385,9 @@ async fn detail(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>)
     let edit = ctx.user.role.can_edit() || ctx.user.role == Role::Vendor;
     let body = html! {
         h1 { (d.id) }
+        @if let Some(asset) = p.saved.as_deref().and_then(|a| a.parse::<Id>().ok()).and_then(|a| d.findings.iter().find(|f| f.asset_id == a)) {
+            p.alert.ok role="status" id="saved" { (tf(lang, "vuln_page.status_saved", &[("asset", &asset.asset_name), ("status", &status_text(lang, asset))])) }
+        }
         @for j in &d.jvn {
             section.jvn lang="ja" {
                 h2 { (t(lang, "vuln_page.jvn")) " " (j.id) }
@@ -464,7 +468,7 @@ async fn set_status(State(state): State<AppState>, ctx: Ctx, Form(form): Form<Ve
         return store_error_page(ctx.lang, &mamori_store::StoreError::Format("status".into()));
     };
     match state.store.set_finding_status(&ctx.actor(), asset, &vuln, status, get("justification").as_deref(), get("reason").as_deref()).await {
-        Ok(()) => Redirect::to(&format!("/vulns/detail/{}#affected", urlencode(&vuln))).into_response(),
+        Ok(()) => Redirect::to(&format!("/vulns/detail/{}?saved={asset}#affected", urlencode(&vuln))).into_response(),
         Err(e) => store_error_page(ctx.lang, &e),
     }
 }
@@ -507,7 +511,7 @@ async fn decide_cpe(State(state): State<AppState>, ctx: Ctx, Form(form): Form<Ve
     if let Err(e) = state.store.match_vulnerabilities(&ctx.actor(), &crate::today_jst(), 7).await {
         return store_error_page(ctx.lang, &e);
     }
-    Redirect::to(&format!("/vulns/asset/{asset}#cpes")).into_response()
+    Redirect::to(&format!("/vulns/asset/{asset}?saved={}#cpes", urlencode(&cpe))).into_response()
 }
 
 async fn export_vex(State(state): State<AppState>, ctx: Ctx) -> Response {

@@ -458,6 +458,8 @@ async fn vulnerabilities_in_chromium() {
         c.find(Locator::Css("#affected form.status-form select[name=justification] option[value=protected_at_perimeter]")).await.unwrap().click().await.unwrap();
         c.find(Locator::Css("#affected form.status-form input[name=reason]")).await.unwrap().send_keys("SSL-VPN を無効化済み（設定画面で確認）").await.unwrap();
         c.find(Locator::Css("#affected form.status-form button")).await.unwrap().click().await.unwrap();
+        // Wait for the page the POST redirects to before reading the store.
+        assert!(text(&c, "#saved").await.contains("誤検知"), "{backend}");
         let all = s.store.list_findings(&mamori_store::findings::FindingFilter { all: true, ..Default::default() }).await.unwrap();
         let f = all.iter().find(|f| f.vuln_id == "CVE-2024-21762").unwrap();
         assert_eq!(f.status, mamori_store::findings::FindingStatus::FalsePositive, "{backend}");
@@ -470,6 +472,7 @@ async fn vulnerabilities_in_chromium() {
         let cpes = text(&c, "#cpes").await;
         assert!(cpes.contains("cpe:2.3:h:yamaha:rtx1210:-"), "{backend}: {cpes}");
         c.find(Locator::Css("tr.cpe[data-cpe^='cpe:2.3:h:yamaha:rtx1210'] button.confirm-cpe")).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#saved").await.contains("rtx1210"), "{backend}");
         let names = s.store.list_asset_cpes(Some(rtx)).await.unwrap();
         assert!(names.iter().any(|n| n.cpe.starts_with("cpe:2.3:h:yamaha:rtx1210") && n.state == "confirmed" && n.decided_by.as_deref() == Some("manager")), "{backend}");
         shot(&c, &format!("{backend}-42-vuln-asset")).await;
