@@ -46,8 +46,18 @@ impl FromStr for Lang {
     }
 }
 
-const JA_SOURCE: &str = include_str!("../../../content/i18n/ja.toml");
-const EN_SOURCE: &str = include_str!("../../../content/i18n/en.toml");
+/// Each language's catalog is several files: the main one and one per large capability, so
+/// that a capability's wording lives beside its peers. Keys must not repeat across files.
+const JA_SOURCES: &[&str] = &[
+    include_str!("../../../content/i18n/ja.toml"),
+    include_str!("../../../content/i18n/ja/diagram.toml"),
+    include_str!("../../../content/i18n/ja/risk.toml"),
+];
+const EN_SOURCES: &[&str] = &[
+    include_str!("../../../content/i18n/en.toml"),
+    include_str!("../../../content/i18n/en/diagram.toml"),
+    include_str!("../../../content/i18n/en/risk.toml"),
+];
 
 type Messages = BTreeMap<String, String>;
 
@@ -61,8 +71,8 @@ fn catalogs() -> &'static Catalogs {
     CATALOGS.get_or_init(|| Catalogs {
         // A catalog that does not parse is a build defect caught by the unit tests; at run time
         // it degrades to showing keys rather than refusing to start.
-        ja: parse(JA_SOURCE).unwrap_or_default(),
-        en: parse(EN_SOURCE).unwrap_or_default(),
+        ja: parse_all(JA_SOURCES).unwrap_or_default(),
+        en: parse_all(EN_SOURCES).unwrap_or_default(),
     })
 }
 
@@ -71,6 +81,19 @@ pub fn parse(source: &str) -> Result<BTreeMap<String, String>, String> {
     let table: toml::Table = source.parse().map_err(|e: toml::de::Error| e.to_string())?;
     let mut out = BTreeMap::new();
     flatten("", &table, &mut out)?;
+    Ok(out)
+}
+
+/// Parses the files of one language into one catalog; a key defined twice is an error.
+pub fn parse_all(sources: &[&str]) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (i, source) in sources.iter().enumerate() {
+        for (k, v) in parse(source).map_err(|e| format!("catalog file {i}: {e}"))? {
+            if out.insert(k.clone(), v).is_some() {
+                return Err(format!("catalog file {i}: key `{k}` is already defined"));
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -130,8 +153,8 @@ mod tests {
 
     #[test]
     fn catalogs_parse_and_have_the_same_keys() {
-        let ja = parse(JA_SOURCE).expect("ja catalog");
-        let en = parse(EN_SOURCE).expect("en catalog");
+        let ja = parse_all(JA_SOURCES).expect("ja catalog");
+        let en = parse_all(EN_SOURCES).expect("en catalog");
         let only_ja: Vec<_> = ja.keys().filter(|k| !en.contains_key(*k)).collect();
         let only_en: Vec<_> = en.keys().filter(|k| !ja.contains_key(*k)).collect();
         assert!(only_ja.is_empty(), "missing in en.toml: {only_ja:?}");

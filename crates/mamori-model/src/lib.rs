@@ -17,6 +17,7 @@ pub use codes::{
 };
 
 pub mod checklist;
+pub mod network;
 
 mod observation;
 pub use observation::{Observation, is_randomized_mac};
@@ -310,6 +311,13 @@ pub struct ExternalConnection {
     pub vendor_id: Option<Id>,
     #[serde(default)]
     pub notes: Option<String>,
+    /// Where the connection lands when no single device terminates it (a closed network's
+    /// segment).
+    #[serde(default)]
+    pub segment_id: Option<Id>,
+    /// When an on-request line may be connected (保守時間帯), in words: `平日 9:00-18:00`.
+    #[serde(default)]
+    pub maintenance_window: Option<String>,
 }
 
 /// A backup (バックアップ) of the facility's systems and data.

@@ -169,7 +169,7 @@ pub(crate) async fn write_connection(
     Ok(insert_returning!(
         tx,
         "external_connections",
-        ["name", "kind", "provider", "always_on", "authentication", "owner", "asset_id", "vendor_id", "notes"],
+        ["name", "kind", "provider", "always_on", "authentication", "owner", "asset_id", "vendor_id", "notes", "segment_id", "maintenance_window"],
         id,
         [
             c.name.clone(),
@@ -181,6 +181,8 @@ pub(crate) async fn write_connection(
             c.asset_id,
             c.vendor_id,
             c.notes.clone(),
+            c.segment_id,
+            c.maintenance_window.clone(),
         ]
     ))
 }
@@ -248,6 +250,8 @@ fn row_connection(r: &AnyRow) -> Result<ExternalConnection> {
         asset_id: r.try_get("asset_id")?,
         vendor_id: r.try_get("vendor_id")?,
         notes: r.try_get("notes")?,
+        segment_id: r.try_get("segment_id")?,
+        maintenance_window: r.try_get("maintenance_window")?,
     })
 }
 
@@ -518,7 +522,7 @@ impl Store {
     pub async fn list_connections(&self) -> Result<Vec<ExternalConnection>> {
         let rows = sqlx::query(
             "SELECT id, name, kind, provider, always_on, authentication, owner, asset_id, \
-             vendor_id, notes FROM external_connections ORDER BY id",
+             vendor_id, notes, segment_id, maintenance_window FROM external_connections ORDER BY id",
         )
         .fetch_all(self.pool())
         .await?;

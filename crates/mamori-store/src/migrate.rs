@@ -47,10 +47,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_vuln.sql"),
         postgres: include_str!("../migrations/postgres/0005_vuln.sql"),
     },
+    Migration {
+        version: 6,
+        name: "network",
+        sqlite: include_str!("../migrations/sqlite/0006_network.sql"),
+        postgres: include_str!("../migrations/postgres/0006_network.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Arbitrary constant naming mamori's advisory lock on PostgreSQL.
 const PG_MIGRATION_LOCK: i64 = 0x6d61_6d6f_7269;
