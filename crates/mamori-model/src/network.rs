@@ -191,6 +191,59 @@ impl Asset {
     }
 }
 
+/// What a system is for, from the asset's `role` attribute (facility file), else guessed from
+/// its name: the attack-path goals need to know which server holds the EMR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemRole {
+    /// 電子カルテ
+    Emr,
+    /// レセコン
+    Receipt,
+    /// 画像ファイリング / PACS
+    Pacs,
+    /// Holds backups.
+    Backup,
+}
+
+impl SystemRole {
+    pub fn code(self) -> &'static str {
+        match self {
+            SystemRole::Emr => "emr",
+            SystemRole::Receipt => "receipt",
+            SystemRole::Pacs => "pacs",
+            SystemRole::Backup => "backup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SystemRole> {
+        [SystemRole::Emr, SystemRole::Receipt, SystemRole::Pacs, SystemRole::Backup].into_iter().find(|r| r.code() == s)
+    }
+}
+
+impl Asset {
+    /// The `role` attribute, else a guess from the name (電子カルテ, レセコン/ORCA, PACS/画像,
+    /// バックアップ on a NAS or server).
+    pub fn role(&self) -> Option<SystemRole> {
+        if let Some(r) = self.data.attributes.get("role") {
+            return SystemRole::parse(r.trim());
+        }
+        let name = self.data.name.to_lowercase();
+        let has = |words: &[&str]| words.iter().any(|w| name.contains(w));
+        if has(&["電子カルテ", "カルテ", "emr"]) {
+            Some(SystemRole::Emr)
+        } else if has(&["レセコン", "orca", "レセプト", "医事"]) && self.data.kind == crate::AssetKind::Server {
+            Some(SystemRole::Receipt)
+        } else if has(&["pacs", "画像ファイリング", "画像サーバ"]) {
+            Some(SystemRole::Pacs)
+        } else if has(&["バックアップ", "backup"]) && matches!(self.data.kind, crate::AssetKind::Nas | crate::AssetKind::Server) {
+            Some(SystemRole::Backup)
+        } else {
+            None
+        }
+    }
+}
+
 /// An open vulnerability finding on one device, as far as the risk engine needs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VulnFact {
