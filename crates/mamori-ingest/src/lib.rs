@@ -20,6 +20,7 @@ pub mod cyclonedx;
 pub mod detect;
 pub mod docx;
 pub mod dnsmasq;
+pub mod facility_file;
 pub mod kea;
 pub mod leases;
 pub mod ledger;

@@ -181,10 +181,10 @@ impl Asset {
     pub fn segment_ids(&self) -> Vec<Id> {
         let mut out: Vec<Id> = Vec::new();
         for i in &self.data.interfaces {
-            if let Some(s) = i.segment_id {
-                if !out.contains(&s) {
-                    out.push(s);
-                }
+            if let Some(s) = i.segment_id
+                && !out.contains(&s)
+            {
+                out.push(s);
             }
         }
         out

@@ -40,9 +40,19 @@ macro_rules! insert_returning {
         let explicit = $id.is_some();
         let n = cols.len() + usize::from(explicit);
         let col_list = if explicit { format!("{}, id", cols.join(", ")) } else { cols.join(", ") };
+        // With an explicit id the row is inserted or replaced (a facility file re-imported
+        // over the rows it created keeps their ids, and what hangs off them).
+        let upsert = if explicit {
+            format!(
+                " ON CONFLICT (id) DO UPDATE SET {}",
+                cols.iter().map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            String::new()
+        };
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({}) RETURNING id",
-            $table, col_list, crate::util::placeholders(1, n)
+            "INSERT INTO {} ({}) VALUES ({}){} RETURNING id",
+            $table, col_list, crate::util::placeholders(1, n), upsert
         );
         let q = sqlx::query(&sql)$(.bind($val))+;
         let q = match $id { Some(id) => q.bind(id), None => q };
@@ -133,6 +143,7 @@ pub(crate) async fn write_contract(tx: &mut WriteTx<'_>, id: Option<Id>, c: &Con
             c.end_date.clone(),
         ]
     );
+    sqlx::query("DELETE FROM contract_assets WHERE contract_id = $1").bind(id).execute(&mut *tx.tx).await?;
     link(tx, "INSERT INTO contract_assets (contract_id, asset_id) VALUES ($1, $2)", id, &c.asset_ids)
         .await?;
     Ok(id)
@@ -156,6 +167,7 @@ pub(crate) async fn write_account(tx: &mut WriteTx<'_>, id: Option<Id>, a: &Acco
             a.notes.clone(),
         ]
     );
+    sqlx::query("DELETE FROM account_assets WHERE account_id = $1").bind(id).execute(&mut *tx.tx).await?;
     link(tx, "INSERT INTO account_assets (account_id, asset_id) VALUES ($1, $2)", id, &a.asset_ids)
         .await?;
     Ok(id)

@@ -25,6 +25,7 @@ mod import;
 mod inventory;
 mod keys;
 pub mod lifecycle;
+pub mod network;
 mod migrate;
 mod snapshot;
 pub mod source;

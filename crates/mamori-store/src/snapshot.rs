@@ -70,6 +70,9 @@ pub struct Snapshot {
     pub backups: Vec<Backup>,
     #[serde(default)]
     pub external_connections: Vec<ExternalConnection>,
+    /// Filtering policies. Absent in exports before schema 6.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<mamori_model::network::Policy>,
     #[serde(default)]
     pub contacts: Vec<Contact>,
     #[serde(default)]
@@ -86,6 +89,11 @@ pub struct Snapshot {
 
 /// The history tables a snapshot carries, with their columns: `true` for integer columns.
 const HISTORY_TABLES: &[(&str, &[(&str, bool)])] = &[
+    ("network_snapshots", &[("id", true), ("taken_on", false), ("taken_at", false), ("model", false)]),
+    (
+        "risk_plans",
+        &[("id", true), ("title", false), ("changes", false), ("owner", false), ("due_date", false), ("status", false), ("summary", false), ("created_at", false), ("created_by", false)],
+    ),
     (
         "imports",
         &[("id", true), ("at", false), ("actor", false), ("kind", false), ("file_name", false), ("sha256", false), ("taken_at", false), ("summary", false)],
@@ -245,6 +253,29 @@ impl Snapshot {
             if let Some(x) = c.vendor_id.filter(|x| !vendors.contains(x)) {
                 return err(format!("external_connections[id={}].vendor_id: unknown vendor {x}", c.id));
             }
+            if let Some(x) = c.segment_id.filter(|x| !segments.contains(x)) {
+                return err(format!("external_connections[id={}].segment_id: unknown segment {x}", c.id));
+            }
+        }
+        let connections: HashSet<Id> = self.external_connections.iter().map(|c| c.id).collect();
+        if let Some(id) = unique(self.policies.iter().map(|p| &p.id)) {
+            return err(format!("policies: id {id} appears twice"));
+        }
+        for p in &self.policies {
+            for (end, z) in [("from", p.from), ("to", p.to)] {
+                let known = match z {
+                    mamori_model::network::Zone::Segment(x) => segments.contains(&x),
+                    mamori_model::network::Zone::Asset(x) => assets.contains(&x),
+                    mamori_model::network::Zone::Connection(x) => connections.contains(&x),
+                    _ => true,
+                };
+                if !known {
+                    return err(format!("policies[id={}].{end}: unknown {}", p.id, z.code()));
+                }
+            }
+            if let Some(x) = p.gateway_id.filter(|x| !assets.contains(x)) {
+                return err(format!("policies[id={}].gateway_id: unknown asset {x}", p.id));
+            }
         }
         for u in &self.users {
             if let Some(x) = u.user.vendor_id.filter(|x| !vendors.contains(x)) {
@@ -279,6 +310,9 @@ fn describe_serde(e: &serde_json::Error) -> String {
 
 /// Tables whose identity sequence must follow explicit ids on PostgreSQL.
 const IDENTITY_TABLES: &[&str] = &[
+    "network_policies",
+    "network_snapshots",
+    "risk_plans",
     "asset_cpes",
     "vuln_finding_history",
     "segments",
@@ -352,6 +386,7 @@ impl Store {
             accounts: self.list_accounts().await?,
             backups: self.list_backups().await?,
             external_connections: self.list_connections().await?,
+            policies: self.list_policies().await?,
             contacts: self.list_contacts().await?,
             users,
             api_tokens,
@@ -398,6 +433,7 @@ impl Store {
             "accounts",
             "backups",
             "external_connections",
+            "network_policies",
             "contacts",
         ];
         if !snap.users.is_empty() {
@@ -457,6 +493,9 @@ impl Store {
         }
         for b in &snap.backups {
             write_backup(&mut tx, Some(b.id), b).await?;
+        }
+        for p in &snap.policies {
+            crate::network::write_policy(&mut tx, Some(p.id), p).await?;
         }
         for c in &snap.contacts {
             write_contact(&mut tx, Some(c.id), c).await?;

@@ -60,3 +60,10 @@ pub(crate) fn batch_placeholders(backend: crate::Backend, first: usize, n: usize
         crate::Backend::Postgres => placeholders(first, n),
     }
 }
+
+/// Today in Japan (Asia/Tokyo), `YYYY-MM-DD`: the day a facility's records are dated by.
+pub fn today_tokyo() -> String {
+    let now = jiff::Timestamp::now();
+    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
+    now.to_zoned(tz).date().to_string()
+}

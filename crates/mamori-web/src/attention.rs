@@ -301,6 +301,8 @@ mod tests {
             asset_id: None,
             vendor_id: None,
             notes: None,
+            segment_id: None,
+            maintenance_window: None,
         };
         let found = scan("2026-11-25", &assets, &[acc], &[conn]);
         let kinds: Vec<_> = found.iter().map(|a| a.kind).collect();

@@ -92,6 +92,12 @@ enum Command {
     /// 脆弱性と資産の照合・対応課題・VEX / Vulnerability findings, status and VEX
     #[command(subcommand)]
     Vuln(crate::vuln::VulnCmd),
+    /// 施設定義ファイル（TOML）の読み込み・書き出し / The facility file (TOML): import and export
+    #[command(subcommand)]
+    Facility(crate::network::FacilityCmd),
+    /// 通信制御ルール（セグメント間・外部接続） / Filtering policies between zones
+    #[command(subcommand)]
+    Policy(crate::network::PolicyCmd),
     /// Web 画面と API を起動 / Start the web interface and API
     Serve(ServeArgs),
     /// データベースの健全性を確認（正常なら終了コード 0） / Check the database (exit 0 when healthy)
@@ -107,10 +113,10 @@ pub(crate) enum Format {
 }
 
 #[derive(Args)]
-struct FormatArg {
+pub(crate) struct FormatArg {
     /// 出力形式 / Output format
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    pub(crate) format: Format,
 }
 
 #[derive(Args)]
@@ -510,6 +516,18 @@ async fn run(cli: Cli, lang: Lang) -> CliResult {
         Command::Vuln(cmd) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;
             crate::vuln::vuln(&store, lang, &who, cmd).await
+        }
+        Command::Facility(cmd) => {
+            // A facility file may start a database from nothing; it is read (and refused) before
+            // anything is created.
+            let doc = crate::network::read_facility_file(cmd)?;
+            let mode = if doc.is_some() { OpenMode::Create } else { OpenMode::Existing };
+            let store = open(&cli, lang, mode).await?;
+            crate::network::facility(&store, lang, &who, cmd, doc).await
+        }
+        Command::Policy(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::network::policy(&store, lang, &who, cmd).await
         }
         Command::Serve(a) => serve(&cli, lang, a).await,
         Command::Healthcheck(f) => {

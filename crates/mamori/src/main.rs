@@ -5,6 +5,7 @@ mod checklist;
 mod cli;
 mod contract;
 mod inventory;
+mod network;
 mod output;
 mod records;
 mod sync;

@@ -24,13 +24,14 @@ CREATE TABLE network_policies (
 -- The network model as it was on a day (JSON of NetworkModel), one row per day: the newest
 -- write of the day wins. Read by the diagram diff.
 CREATE TABLE network_snapshots (
-    taken_on TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    taken_on TEXT NOT NULL UNIQUE,
     taken_at TEXT NOT NULL,
     model TEXT NOT NULL
 );
 
 -- An improvement plan (改善計画): what-if changes with an owner and a date, and the
--- assessment before and after when it was saved.
+-- assessment before and after when it was saved (summary JSON: scores, goals, findings).
 CREATE TABLE risk_plans (
     id INTEGER PRIMARY KEY,
     title TEXT NOT NULL,
@@ -38,8 +39,6 @@ CREATE TABLE risk_plans (
     owner TEXT,
     due_date TEXT,
     status TEXT NOT NULL DEFAULT 'planned',
-    before_score REAL NOT NULL,
-    after_score REAL NOT NULL,
     summary TEXT NOT NULL DEFAULT '{}',
     created_at TEXT NOT NULL,
     created_by TEXT NOT NULL

@@ -1,0 +1,197 @@
+//! `mamori facility …` (the facility file), `mamori policy …`, and — with the diagram and risk
+//! crates — `mamori diagram`, `mamori assess`, `mamori whatif`, `mamori plan`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use mamori_i18n::{Lang, t, tf};
+use mamori_ingest::facility_file;
+use mamori_model::Id;
+use mamori_model::network::{Policy, PolicyAction, Zone};
+use mamori_store::Store;
+use mamori_store::network::FacilityApply;
+
+use crate::cli::{CliResult, Failure, Format, emit, io_fail};
+use crate::output;
+
+#[derive(Subcommand)]
+pub enum FacilityCmd {
+    /// 施設定義ファイル（TOML）を読み込み、データベースを一致させる / Make the database say what a facility file says
+    Import(FacilityImportArgs),
+    /// 施設定義ファイル（TOML）を書き出す / Write the facility as a facility file
+    Export(FacilityExportArgs),
+}
+
+#[derive(Args)]
+pub struct FacilityImportArgs {
+    /// 施設定義ファイル / The facility file (TOML, UTF-8)
+    file: PathBuf,
+    /// ファイルにない機器・セグメント・事業者を削除する / Remove assets, segments and vendors absent from the file
+    #[arg(long)]
+    prune: bool,
+    /// 変更内容の表示のみ（書き込まない） / Show what would change without writing
+    #[arg(long)]
+    dry_run: bool,
+    /// 出力形式 / Output format
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(Args)]
+pub struct FacilityExportArgs {
+    /// 出力先（既定: 画面） / Output file (default: standard output)
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCmd {
+    /// 通信制御ルールの一覧 / List filtering policies
+    List(crate::cli::FormatArg),
+    /// ルールを追加 / Add a filtering policy
+    Add(PolicyAddArgs),
+    /// ルールを削除 / Remove a filtering policy
+    Remove {
+        /// ルール ID / Policy id
+        id: Id,
+    },
+}
+
+#[derive(Args)]
+pub struct PolicyAddArgs {
+    /// 送信元（internet, any, segment:ID, asset:ID, connection:ID） / From zone
+    #[arg(long)]
+    from: String,
+    /// 宛先（同上） / To zone
+    #[arg(long)]
+    to: String,
+    /// allow または deny / allow or deny
+    #[arg(long, default_value = "allow")]
+    action: String,
+    /// サービス（tcp/443, rdp …。複数可。省略時はすべて） / Services (repeatable; none = every service)
+    #[arg(long)]
+    service: Vec<String>,
+    /// 制御する機器の資産 ID / Asset id of the gateway enforcing it
+    #[arg(long)]
+    gateway: Option<Id>,
+    /// 名前 / Name
+    #[arg(long)]
+    name: Option<String>,
+    /// 評価順（小さいほど先） / Evaluation order (lower first)
+    #[arg(long, default_value_t = 1000)]
+    position: i64,
+}
+
+fn fail(lang: Lang) -> impl Fn(mamori_store::StoreError) -> Failure {
+    move |e| Failure::store(lang, &e)
+}
+
+fn apply_text(lang: Lang, a: &FacilityApply) -> String {
+    let mut s = String::new();
+    for (key, map) in [("added", &a.added), ("updated", &a.updated), ("removed", &a.removed), ("kept", &a.kept)] {
+        for (kind, names) in map {
+            s.push_str(&format!(
+                "{} {}: {}\n",
+                t(lang, &format!("facility_cli.{key}")),
+                t(lang, &format!("facility_cli.kind_{kind}")),
+                names.join("、")
+            ));
+        }
+    }
+    if s.is_empty() {
+        s.push_str(t(lang, "facility_cli.no_change"));
+        s.push('\n');
+    }
+    s
+}
+
+/// The facility file of `facility import`, read and checked; `None` for other commands.
+pub fn read_facility_file(cmd: &FacilityCmd) -> Result<Option<facility_file::FacilityDoc>, Failure> {
+    let FacilityCmd::Import(a) = cmd else { return Ok(None) };
+    let bytes = std::fs::read(&a.file).map_err(|e| Failure(format!("{}: {e}", a.file.display()), 1))?;
+    facility_file::parse(&a.file.display().to_string(), &bytes).map(Some).map_err(|e| Failure(e.to_string(), 1))
+}
+
+pub async fn facility(store: &Store, lang: Lang, who: &str, cmd: &FacilityCmd, doc: Option<facility_file::FacilityDoc>) -> CliResult {
+    match cmd {
+        FacilityCmd::Import(a) => {
+            let name = a.file.display().to_string();
+            let Some(doc) = doc else { return Ok(()) };
+            let result = store.apply_facility(who, &doc, a.prune, a.dry_run).await.map_err(fail(lang))?;
+            if a.format == Format::Json {
+                return output::json(&mut std::io::stdout().lock(), &result).map_err(io_fail);
+            }
+            print!("{}", apply_text(lang, &result));
+            let key = if a.dry_run { "facility_cli.dry_run" } else { "facility_cli.imported" };
+            println!(
+                "{}",
+                tf(lang, key, &[("file", &name), ("added", &FacilityApply::count(&result.added)), ("updated", &FacilityApply::count(&result.updated)), ("removed", &FacilityApply::count(&result.removed))])
+            );
+            Ok(())
+        }
+        FacilityCmd::Export(a) => {
+            let doc = store.facility_doc().await.map_err(fail(lang))?;
+            let text = facility_file::write(&doc).map_err(|e| Failure(e, 1))?;
+            match &a.output {
+                Some(path) => {
+                    std::fs::write(path, text).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
+                    println!("{}", tf(lang, "checklist_cli.exported", &[("path", &path.display())]));
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn policy(store: &Store, lang: Lang, who: &str, cmd: &PolicyCmd) -> CliResult {
+    match cmd {
+        PolicyCmd::List(f) => {
+            let list = store.list_policies().await.map_err(fail(lang))?;
+            let header = ["id", "position", "name", "gateway", "from", "to", "services", "action"];
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.id.to_string(),
+                        p.position.to_string(),
+                        p.name.clone().unwrap_or_default(),
+                        p.gateway_id.map(|g| g.to_string()).unwrap_or_default(),
+                        p.from.code(),
+                        p.to.code(),
+                        if p.services.is_empty() { "*".into() } else { p.services.join(",") },
+                        p.action.code().into(),
+                    ]
+                })
+                .collect();
+            emit(f.format, &header, &rows, &list)
+        }
+        PolicyCmd::Add(a) => {
+            let zone = |s: &str| Zone::parse(s).ok_or_else(|| Failure(tf(lang, "facility_cli.bad_zone", &[("zone", &s)]), 2));
+            let action = match a.action.as_str() {
+                "allow" => PolicyAction::Allow,
+                "deny" => PolicyAction::Deny,
+                other => return Err(Failure(tf(lang, "facility_cli.bad_action", &[("action", &other)]), 2)),
+            };
+            let p = Policy {
+                id: 0,
+                name: a.name.clone(),
+                gateway_id: a.gateway,
+                from: zone(&a.from)?,
+                to: zone(&a.to)?,
+                services: a.service.iter().map(|s| s.trim().to_ascii_lowercase()).collect(),
+                action,
+                position: a.position,
+                notes: None,
+            };
+            let p = store.create_policy(who, &p).await.map_err(fail(lang))?;
+            println!("{}", tf(lang, "facility_cli.policy_added", &[("id", &p.id)]));
+            Ok(())
+        }
+        PolicyCmd::Remove { id } => {
+            store.delete_policy(who, *id).await.map_err(fail(lang))?;
+            println!("{}", tf(lang, "facility_cli.policy_removed", &[("id", id)]));
+            Ok(())
+        }
+    }
+}
