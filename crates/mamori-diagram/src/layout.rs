@@ -904,7 +904,8 @@ pub fn layout(model: &NetworkModel, opts: &Options) -> crate::Diagram {
                 let Some(b) = boxes.get(bi) else { continue };
                 let row = box_row.get(bi).copied().unwrap_or(0);
                 let jd = down.iter().position(|x| x == s).unwrap_or(0);
-                let sx = r.x + r.w * (jd as f64 + 1.0) / (down.len() as f64 + 1.0);
+                // A gateway with many segments (a core switch) leaves by one trunk.
+                let sx = if down.len() > 4 { r.cx() } else { r.x + r.w * (jd as f64 + 1.0) / (down.len() as f64 + 1.0) };
                 let mut inc = incoming.get(s).cloned().unwrap_or_default();
                 inc.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                 let k = inc.iter().position(|(_, id)| id == gid).unwrap_or(0);
@@ -976,6 +977,38 @@ pub fn layout(model: &NetworkModel, opts: &Options) -> crate::Diagram {
             } else {
                 target
             };
+            let src_i = boxes.iter().position(|x| x.id == n.segment);
+            let dst_i = boxes.iter().position(|x| x.id == Some(s));
+            let straight = from.y == to.y
+                && boxes.iter().enumerate().all(|(i, x)| {
+                    Some(i) == src_i
+                        || Some(i) == dst_i
+                        || !(x.rect.y <= from.y && x.rect.bottom() >= from.y && x.rect.right() >= from.x.min(to.x) && x.rect.x <= from.x.max(to.x))
+                });
+            let points = if straight {
+                vec![from, to]
+            } else {
+                // Around the boxes: down to the gutter under the row, then along the gutters.
+                let rs = src_i.and_then(|i| box_row.get(i)).copied().unwrap_or(0);
+                let rt = dst_i.and_then(|i| box_row.get(i)).copied().unwrap_or(0);
+                let below = |r: usize| row_tops.get(r + 1).map(|y| y - GRID_GAP_Y / 2.0 + 8.0).unwrap_or(grid_bottom + 22.0);
+                let above = |r: usize| row_tops.get(r).copied().unwrap_or(grid_top) - 40.0;
+                let p0 = Point { x: c.x, y: n.rect.bottom() };
+                let ys = below(rs);
+                let tx = (b.rect.x + 60.0).min(b.rect.cx());
+                let lx = MARGIN + 3.0;
+                if rt == rs {
+                    vec![p0, Point { x: c.x, y: ys }, Point { x: tx, y: ys }, Point { x: tx, y: b.rect.bottom() }]
+                } else if rt == rs + 1 {
+                    vec![p0, Point { x: c.x, y: ys }, Point { x: tx, y: ys }, Point { x: tx, y: b.rect.y }]
+                } else if rt > rs {
+                    let yt = above(rt);
+                    vec![p0, Point { x: c.x, y: ys }, Point { x: lx, y: ys }, Point { x: lx, y: yt }, Point { x: tx, y: yt }, Point { x: tx, y: b.rect.y }]
+                } else {
+                    let yt = below(rt);
+                    vec![p0, Point { x: c.x, y: ys }, Point { x: lx, y: ys }, Point { x: lx, y: yt }, Point { x: tx, y: yt }, Point { x: tx, y: b.rect.bottom() }]
+                }
+            };
             let ip = ip_in(a, Some(s)).unwrap_or_default().to_owned();
             let seg_name = model.segment(s).map(|x| x.name.clone()).unwrap_or_default();
             edges.push(Edge {
@@ -983,7 +1016,7 @@ pub fn layout(model: &NetworkModel, opts: &Options) -> crate::Diagram {
                 from: n.key.clone(),
                 to: format!("s{s}"),
                 style: EdgeStyle::Bridge,
-                points: vec![from, to],
+                points,
                 label: Some(tf(lang, "diagram.bridge_label", &[("ip", &ip), ("segment", &seg_name)]).trim().to_owned()),
                 label_at: Some(Point { x: n.rect.x + 2.0, y: n.rect.bottom() + 15.0 }),
                 title: tf(lang, "diagram.bridge_title", &[("name", &a.data.name), ("segment", &seg_name)]),
