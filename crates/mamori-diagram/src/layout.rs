@@ -308,9 +308,15 @@ fn collapse(
     let mut groups: BTreeMap<String, (AssetKind, Option<&'static str>, Vec<Id>)> = BTreeMap::new();
     let mut items = Vec::new();
     for a in assets {
-        if groupable(a) && !multi.contains(&a.id) {
-            let family = (by_family && a.data.kind == AssetKind::Pc).then(|| os_family(a.data.os.as_deref()));
-            let key = group_key(seg, a.data.kind, family);
+        let family = (a.data.kind == AssetKind::Pc).then(|| os_family(a.data.os.as_deref()));
+        let fine = group_key(seg, a.data.kind, family);
+        let coarse = group_key(seg, a.data.kind, None);
+        // A group the user opened stays open whatever pass we are in.
+        let open = [&fine, &coarse].into_iter().find(|k| opts.expanded.contains(*k));
+        if let Some(k) = open {
+            items.push(Item { key: Some(k.clone()), members: vec![a.id], kind: a.data.kind, family: None, multi: multi.contains(&a.id) });
+        } else if groupable(a) && !multi.contains(&a.id) {
+            let (key, family) = if by_family { (fine, family) } else { (coarse, None) };
             groups.entry(key).or_insert_with(|| (a.data.kind, family, Vec::new())).2.push(a.id);
         } else {
             items.push(Item { key: None, members: vec![a.id], kind: a.data.kind, family: None, multi: multi.contains(&a.id) });
@@ -1079,7 +1085,7 @@ pub fn layout(model: &NetworkModel, opts: &Options) -> crate::Diagram {
         mid_x += 444.0;
         r
     });
-    let removed_rect = (!removed.is_empty()).then(|| Rect { x: mid_x, y: foot_y, w: 300.0, h: removed_h });
+    let removed_rect = (!removed.is_empty()).then_some(Rect { x: mid_x, y: foot_y, w: 300.0, h: removed_h });
     let needed = mid_x + if removed.is_empty() { 0.0 } else { 324.0 } + 440.0 + MARGIN;
     let width = width.max(needed);
     let title_block = Rect { x: width - MARGIN - 440.0, ..title_block };

@@ -24,7 +24,8 @@ mod text;
 
 pub use diff::{Change, ChangeKind, FieldChange, ModelDiff, diff, union};
 pub use layout::{
-    Diagram, Edge, EdgeStyle, LegendBox, Mark, Node, NodeKind, Point, Rect, SegmentBox, StepArrow, layout,
+    Diagram, Edge, EdgeStyle, LegendBox, MAX_NODES_PER_SEGMENT, Mark, Node, NodeKind, Point, Rect, SegmentBox, StepArrow,
+    layout,
 };
 
 /// Paper for the drawing. Print pages are landscape.

@@ -128,9 +128,9 @@ pub fn render(d: &Diagram, opts: &Options) -> String {
             (vb, format!("width=\"{pw}mm\" height=\"{ph}mm\""))
         }
     };
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" {size} viewBox=\"{} {} {} {}\" font-family=\"{FONT}\" data-page=\"{}\" role=\"img\" aria-label=\"{}\">\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" {size} viewBox=\"{} {} {} {}\" font-family=\"{FONT}\" data-page=\"{}\" role=\"img\" aria-label=\"{}\">",
         num(vb.x),
         num(vb.y),
         num(vb.w),
@@ -321,12 +321,7 @@ fn edge(s: &mut String, e: &Edge, _lang: Lang) {
         esc(&e.to),
         esc(&e.title)
     );
-    let marker = if matches!(e.style, EdgeStyle::AlwaysOn | EdgeStyle::OnDemand | EdgeStyle::Risky | EdgeStyle::Closed) {
-        ""
-    } else {
-        ""
-    };
-    let _ = write!(s, "<polyline class=\"e-{code}\" points=\"{}\"{marker}/>", points(&e.points));
+    let _ = write!(s, "<polyline class=\"e-{code}\" points=\"{}\"/>", points(&e.points));
     if e.style == EdgeStyle::Risky
         && let Some(p) = e.points.first()
     {
@@ -539,9 +534,9 @@ fn steps(s: &mut String, d: &Diagram) {
             num(b.x),
             num(b.y)
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<circle cx=\"{}\" cy=\"{}\" r=\"13\" fill=\"#8e24aa\" stroke=\"#ffffff\" stroke-width=\"2.5\"/><text x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"700\" fill=\"#ffffff\" text-anchor=\"middle\">{}</text></g>\n",
+            "<circle cx=\"{}\" cy=\"{}\" r=\"13\" fill=\"#8e24aa\" stroke=\"#ffffff\" stroke-width=\"2.5\"/><text x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"700\" fill=\"#ffffff\" text-anchor=\"middle\">{}</text></g>",
             num(st.badge.x),
             num(st.badge.y),
             num(st.badge.x),
@@ -551,6 +546,9 @@ fn steps(s: &mut String, d: &Diagram) {
     }
     s.push_str("</g>\n");
 }
+
+/// A title block row: label key, value, and an optional second label key and value.
+type Cell<'a> = (&'a str, String, Option<(&'a str, String)>);
 
 fn footer(s: &mut String, d: &Diagram, opts: &Options) {
     let lang = opts.lang;
@@ -725,7 +723,7 @@ fn footer(s: &mut String, d: &Diagram, opts: &Options) {
         Page::A4 => t(lang, "diagram.page.a4"),
         Page::A3 => t(lang, "diagram.page.a3"),
     };
-    let cells: [(&str, String, Option<(&str, String)>); 4] = [
+    let cells: [Cell; 4] = [
         ("diagram.tb.facility", d.facility.clone(), None),
         ("diagram.tb.drawing", t(lang, "diagram.title").to_owned(), None),
         ("diagram.tb.date", d.date.clone(), Some(("diagram.tb.paper", paper.to_owned()))),
