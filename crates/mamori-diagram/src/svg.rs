@@ -202,13 +202,14 @@ fn segment(s: &mut String, b: &SegmentBox, lang: Lang) {
     let (fill, stroke) = purpose_colors(b.purpose.as_deref());
     let r = b.rect;
     let id_attr = b.id.map(|id| format!(" data-segment=\"{id}\"")).unwrap_or_default();
-    let (mark_stroke, dash) = mark_style(b.mark, stroke);
+    let (mark_stroke, mark_w, dash) = mark_style(b.mark, stroke);
+    let sw = mark_w.unwrap_or("2");
     let _ = write!(s, "<g class=\"segment{}\" id=\"{}\"{id_attr}>", if b.transit { " transit" } else { "" }, esc(&b.key));
     let _ = write!(s, "<title>{}\n{}</title>", esc(&b.name), esc(&b.subtitle));
     if b.transit {
         let _ = write!(
             s,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"15\" fill=\"{fill}\" stroke=\"{mark_stroke}\" stroke-width=\"2\"{dash}/>",
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"15\" fill=\"{fill}\" stroke=\"{mark_stroke}\" stroke-width=\"{sw}\"{dash}/>",
             num(r.x),
             num(r.y),
             num(r.w),
@@ -225,7 +226,7 @@ fn segment(s: &mut String, b: &SegmentBox, lang: Lang) {
     } else {
         let _ = write!(
             s,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"14\" fill=\"{fill}\" stroke=\"{mark_stroke}\" stroke-width=\"2\"{dash}/>",
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"14\" fill=\"{fill}\" stroke=\"{mark_stroke}\" stroke-width=\"{sw}\"{dash}/>",
             num(r.x),
             num(r.y),
             num(r.w),
@@ -252,12 +253,13 @@ fn segment(s: &mut String, b: &SegmentBox, lang: Lang) {
     s.push_str("</g>\n");
 }
 
-fn mark_style(m: Option<Mark>, normal: &str) -> (String, &'static str) {
+/// Border colour, stroke width (`None`: the element's own) and extra attributes for a diff mark.
+fn mark_style(m: Option<Mark>, normal: &str) -> (String, Option<&'static str>, &'static str) {
     match m {
-        Some(Mark::Added) => ("#2e7d32".into(), " stroke-width=\"3.5\""),
-        Some(Mark::Changed) => ("#f08c00".into(), " stroke-width=\"3.5\""),
-        Some(Mark::Removed) => ("#9e9e9e".into(), " stroke-dasharray=\"6 4\" opacity=\"0.65\""),
-        None => (normal.to_owned(), ""),
+        Some(Mark::Added) => ("#2e7d32".into(), Some("3.5"), ""),
+        Some(Mark::Changed) => ("#f08c00".into(), Some("3.5"), ""),
+        Some(Mark::Removed) => ("#9e9e9e".into(), None, " stroke-dasharray=\"6 4\" opacity=\"0.65\""),
+        None => (normal.to_owned(), None, ""),
     }
 }
 
@@ -340,7 +342,7 @@ fn edge(s: &mut String, e: &Edge, _lang: Lang) {
 fn node(s: &mut String, n: &Node, lang: Lang) {
     let r = n.rect;
     let (fill, stroke) = sev_colors(n.severity);
-    let (mstroke, mextra) = mark_style(n.mark, stroke);
+    let (mstroke, mwidth, mextra) = mark_style(n.mark, stroke);
     match n.kind {
         NodeKind::Internet => {
             let _ = write!(s, "<g class=\"node internet\" id=\"internet\" data-internet=\"1\"><title>{}</title>", esc(&n.title));
@@ -369,11 +371,12 @@ fn node(s: &mut String, n: &Node, lang: Lang) {
             );
             let _ = write!(
                 s,
-                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\" fill=\"{fill}\" stroke=\"{border}\" stroke-width=\"1.8\"{mextra}/>",
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\" fill=\"{fill}\" stroke=\"{border}\" stroke-width=\"{}\"{mextra}/>",
                 num(r.x),
                 num(r.y),
                 num(r.w),
-                num(r.h)
+                num(r.h),
+                mwidth.unwrap_or("1.8")
             );
             let _ = write!(s, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"5\" rx=\"2.5\" fill=\"{color}\"/>", num(r.x + 1.0), num(r.y + 1.0), num(r.w - 2.0));
             let _ = write!(
@@ -445,7 +448,7 @@ fn node(s: &mut String, n: &Node, lang: Lang) {
                     );
                 }
             }
-            let sw = if n.kind == NodeKind::Gateway { "2.2" } else { "1.5" };
+            let sw = mwidth.unwrap_or(if n.kind == NodeKind::Gateway { "2.2" } else { "1.5" });
             let w = if group { r.w - 6.0 } else { r.w };
             let _ = write!(
                 s,

@@ -21,11 +21,15 @@ pub fn well_formed(svg: &str) -> usize {
     let mut elements = 0;
     loop {
         match r.read_event() {
-            Ok(Event::Start(_)) => {
+            Ok(Event::Start(e)) => {
                 depth += 1;
                 elements += 1;
+                check_attributes(&e);
             }
-            Ok(Event::Empty(_)) => elements += 1,
+            Ok(Event::Empty(e)) => {
+                elements += 1;
+                check_attributes(&e);
+            }
             Ok(Event::End(_)) => depth -= 1,
             Ok(Event::Eof) => break,
             Ok(_) => {}
@@ -34,6 +38,15 @@ pub fn well_formed(svg: &str) -> usize {
     }
     assert_eq!(depth, 0, "unbalanced elements");
     elements
+}
+
+/// Attributes parse and none repeats (browsers refuse a document with a repeated attribute).
+fn check_attributes(e: &quick_xml::events::BytesStart) {
+    for a in e.attributes() {
+        if let Err(err) = a {
+            panic!("bad attribute in <{}>: {err}", String::from_utf8_lossy(e.name().as_ref()));
+        }
+    }
 }
 
 /// The `<g …>…</g>` element whose start tag contains `marker` (no nested `<g>` inside).
