@@ -22,6 +22,7 @@ mod layout;
 mod svg;
 mod text;
 
+pub use svg::scoped_css;
 pub use diff::{Change, ChangeKind, FieldChange, ModelDiff, diff, union};
 pub use layout::{
     Diagram, Edge, EdgeStyle, LegendBox, MAX_NODES_PER_SEGMENT, Mark, Node, NodeKind, Point, Rect, SegmentBox, StepArrow,
@@ -140,6 +141,9 @@ pub struct Options {
     pub highlight: Highlight,
     /// Defaults to the facility's name followed by ネットワーク構成図.
     pub title: Option<String>,
+    /// Put the stylesheet inside the SVG (a standalone file). A web page with a strict
+    /// Content-Security-Policy sets this to false and links [`scoped_css`] instead.
+    pub inline_css: bool,
 }
 
 impl Default for Options {
@@ -153,6 +157,7 @@ impl Default for Options {
             connection_severity: BTreeMap::new(),
             highlight: Highlight::default(),
             title: None,
+            inline_css: true,
         }
     }
 }

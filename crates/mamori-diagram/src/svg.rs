@@ -40,6 +40,19 @@ text{fill:#1f2d3d}
 .node,.group,.conn,.segment{cursor:pointer}
 ";
 
+/// The drawing's stylesheet with every selector scoped under `scope` (`svg.diagram`): for a
+/// web page whose Content-Security-Policy refuses inline `<style>` (draw with
+/// `Options::inline_css = false` and serve this as a stylesheet).
+pub fn scoped_css(scope: &str) -> String {
+    let mut out = String::new();
+    for line in CSS.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((selectors, body)) = line.split_once('{') else { continue };
+        let scoped: Vec<String> = selectors.split(',').map(|sel| format!("{scope} {}", sel.trim())).collect();
+        out.push_str(&format!("{}{{{body}\n", scoped.join(",")));
+    }
+    out
+}
+
 fn sev_colors(s: Option<Severity>) -> (&'static str, &'static str) {
     match s {
         Some(Severity::Critical) => ("#fde3e1", "#c62828"),
@@ -130,7 +143,7 @@ pub fn render(d: &Diagram, opts: &Options) -> String {
     };
     let _ = writeln!(
         s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" {size} viewBox=\"{} {} {} {}\" font-family=\"{FONT}\" data-page=\"{}\" role=\"img\" aria-label=\"{}\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"diagram\" {size} viewBox=\"{} {} {} {}\" font-family=\"{FONT}\" data-page=\"{}\" role=\"img\" aria-label=\"{}\">",
         num(vb.x),
         num(vb.y),
         num(vb.w),
@@ -139,7 +152,9 @@ pub fn render(d: &Diagram, opts: &Options) -> String {
         esc(&d.title)
     );
     let _ = writeln!(s, "<title>{}</title>", esc(&d.title));
-    let _ = writeln!(s, "<style>{CSS}</style>");
+    if opts.inline_css {
+        let _ = writeln!(s, "<style>{CSS}</style>");
+    }
     let _ = writeln!(s, "<defs>\n{SYMBOLS}\n</defs>");
     let _ = writeln!(s, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>", num(vb.x), num(vb.y), num(vb.w), num(vb.h));
     // Drawing frame.

@@ -50,9 +50,7 @@ fn mib(bytes: usize) -> usize {
     bytes / (1024 * 1024)
 }
 
-async fn facility_name(state: &AppState) -> String {
-    state.store.facility().await.ok().flatten().map(|f| f.name).unwrap_or_default()
-}
+use crate::views::facility_name;
 
 fn can_import(ctx: &Ctx) -> Result<(), Response> {
     ctx.require(ctx.user.role.can_edit())

@@ -13,6 +13,7 @@ mod auth;
 pub mod checklist;
 pub mod contract;
 mod import;
+pub mod network;
 mod pages;
 mod queue;
 mod uploads;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(checklist::routes())
         .merge(contract::routes())
         .merge(vuln::routes())
+        .merge(network::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -36,14 +36,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/users/{id}/state", post(user_state))
         .route("/tokens", post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
-        .route("/static/app.css", get(|| async { static_file("text/css; charset=utf-8", views::CSS) }))
-        .route("/static/app.js", get(|| async { static_file("text/javascript; charset=utf-8", views::JS) }))
+        .route("/static/app.css", get(|| async { views::static_file("text/css; charset=utf-8", views::CSS) }))
+        .route("/static/app.js", get(|| async { views::static_file("text/javascript; charset=utf-8", views::JS) }))
         .route("/healthz", get(healthz))
 }
 
-fn static_file(mime: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
-}
 
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.facility().await {
@@ -53,9 +50,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 /// The facility name for the page header.
-async fn facility_name(state: &AppState) -> String {
-    state.store.facility().await.ok().flatten().map(|f| f.name).unwrap_or_default()
-}
+use crate::views::facility_name;
 
 macro_rules! tryr {
     ($ctx:expr, $e:expr) => {

@@ -25,9 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/stocktake/record", post(record))
 }
 
-async fn facility_name(state: &AppState) -> String {
-    state.store.facility().await.ok().flatten().map(|f| f.name).unwrap_or_default()
-}
+use crate::views::facility_name;
 
 fn not_vendor(ctx: &Ctx) -> Result<(), Response> {
     ctx.require(ctx.user.role != Role::Vendor)

@@ -89,6 +89,7 @@ pub(crate) fn layout_with_head(ctx: &Ctx, facility: &str, title: &str, head: Mar
                         (nav_item(ctx, "/checklist", "checklist_page.nav"))
                         (nav_item(ctx, "/vulns", "vuln_page.nav"))
                         @if ctx.user.role != Role::Vendor {
+                            (nav_item(ctx, "/network", "network_page.nav"))
                             (nav_item(ctx, "/contract", "contract_page.nav"))
                         }
                         @if matches!(ctx.user.role, Role::Admin | Role::Manager) {
@@ -226,4 +227,15 @@ mod tests {
     fn urlencoding() {
         assert_eq!(urlencode("/assets?q=受付 1&x"), "/assets%3Fq%3D%E5%8F%97%E4%BB%98%201%26x");
     }
+}
+
+/// The facility's name for the page header ("" before `init`).
+pub(crate) async fn facility_name(state: &crate::AppState) -> String {
+    state.store.facility().await.ok().flatten().map(|f| f.name).unwrap_or_default()
+}
+
+/// An embedded static file.
+pub(crate) fn static_file(mime: &'static str, body: &'static str) -> Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, mime), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }

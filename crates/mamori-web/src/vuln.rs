@@ -117,9 +117,7 @@ fn formula(lang: Lang, f: &Finding) -> String {
     tf(lang, "vuln_page.formula", &[("terms", &terms.join(" + ")), ("weight", &f.priority.confidence_weight), ("score", &format!("{:.1}", f.priority.score))])
 }
 
-async fn facility_name(state: &AppState) -> String {
-    state.store.facility().await.ok().flatten().map(|f| f.name).unwrap_or_default()
-}
+use crate::views::facility_name;
 
 fn scope(ctx: &Ctx) -> Option<Id> {
     if ctx.user.role == Role::Vendor { ctx.user.vendor_id.or(Some(-1)) } else { None }

@@ -98,6 +98,8 @@ enum Command {
     /// 通信制御ルール（セグメント間・外部接続） / Filtering policies between zones
     #[command(subcommand)]
     Policy(crate::network::PolicyCmd),
+    /// ネットワーク構成図（SVG・DOT・Mermaid、過去との比較） / The network diagram (SVG, DOT, Mermaid; diff with an earlier day)
+    Diagram(crate::network::DiagramArgs),
     /// Web 画面と API を起動 / Start the web interface and API
     Serve(ServeArgs),
     /// データベースの健全性を確認（正常なら終了コード 0） / Check the database (exit 0 when healthy)
@@ -524,6 +526,10 @@ async fn run(cli: Cli, lang: Lang) -> CliResult {
             let mode = if doc.is_some() { OpenMode::Create } else { OpenMode::Existing };
             let store = open(&cli, lang, mode).await?;
             crate::network::facility(&store, lang, &who, cmd, doc).await
+        }
+        Command::Diagram(a) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::network::diagram(&store, lang, a).await
         }
         Command::Policy(cmd) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;

@@ -82,6 +82,113 @@ pub struct PolicyAddArgs {
     position: i64,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum DiagramFormat {
+    Svg,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum PageArg {
+    Screen,
+    A4,
+    A3,
+}
+
+#[derive(Args)]
+pub struct DiagramArgs {
+    /// 出力形式 / Output format
+    #[arg(long, value_enum, default_value = "svg")]
+    format: DiagramFormat,
+    /// 出力先（既定: 画面） / Output file (default: standard output)
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// 比較する日付（YYYY-MM-DD、その日以前の記録）または施設定義ファイル / Compare with a day (YYYY-MM-DD) or a facility file
+    #[arg(long)]
+    diff_from: Option<String>,
+    /// 用紙（screen, a4, a3。印刷用は横向き） / Paper (landscape for print)
+    #[arg(long, value_enum, default_value = "screen")]
+    page: PageArg,
+    /// まとめて表示せず展開するグループ（seg1:pc:windows 等） / Groups to draw expanded
+    #[arg(long)]
+    expand: Vec<String>,
+}
+
+/// A facility file as a network model (for `--diff-from FILE`).
+fn model_of_file(path: &std::path::Path) -> Result<mamori_model::network::NetworkModel, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
+    let d = facility_file::parse(&path.display().to_string(), &bytes).map_err(|e| Failure(e.to_string(), 1))?;
+    Ok(mamori_model::network::NetworkModel {
+        facility: d.facility,
+        segments: d.segments,
+        assets: d.assets,
+        connections: d.connections,
+        policies: d.policies,
+        accounts: d.accounts,
+        backups: d.backups,
+        vendors: d.vendors,
+        contracts: d.contracts,
+        ..Default::default()
+    })
+}
+
+fn write_out(lang: Lang, output: &Option<PathBuf>, text: &str) -> CliResult {
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
+            eprintln!("{}", tf(lang, "checklist_cli.exported", &[("path", &path.display())]));
+            Ok(())
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().lock().write_all(text.as_bytes()).map_err(io_fail)
+        }
+    }
+}
+
+pub async fn diagram(store: &Store, lang: Lang, a: &DiagramArgs) -> CliResult {
+    let fail = fail(lang);
+    let now = store.network_model().await.map_err(&fail)?;
+    store.record_network_snapshot(&now).await.map_err(&fail)?;
+    let mut opts = mamori_diagram::Options {
+        lang,
+        page: match a.page {
+            PageArg::Screen => mamori_diagram::Page::Screen,
+            PageArg::A4 => mamori_diagram::Page::A4,
+            PageArg::A3 => mamori_diagram::Page::A3,
+        },
+        severity: mamori_web::network::vuln_severity(&now),
+        expanded: a.expand.iter().cloned().collect(),
+        ..Default::default()
+    };
+    let mut model = now;
+    if let Some(from) = &a.diff_from {
+        let path = std::path::Path::new(from);
+        let old = if path.is_file() {
+            model_of_file(path)?
+        } else {
+            if from.parse::<jiff::civil::Date>().is_err() {
+                return Err(Failure(tf(lang, "network_cli.bad_diff_from", &[("value", from)]), 2));
+            }
+            match store.network_snapshot_on(from).await.map_err(&fail)? {
+                Some((_, m)) => m,
+                None => return Err(Failure(tf(lang, "network_cli.no_snapshot", &[("date", from)]), 1)),
+            }
+        };
+        let d = mamori_diagram::diff(&old, &model);
+        eprint!("{}", d.to_text(lang));
+        opts.highlight = d.highlight();
+        model = mamori_diagram::union(&old, &model);
+    }
+    let text = match a.format {
+        DiagramFormat::Svg => mamori_diagram::to_svg(&model, &opts),
+        DiagramFormat::Dot => mamori_diagram::to_dot(&model, &opts),
+        DiagramFormat::Mermaid => mamori_diagram::to_mermaid(&model, &opts),
+    };
+    write_out(lang, &a.output, &text)
+}
+
 fn fail(lang: Lang) -> impl Fn(mamori_store::StoreError) -> Failure {
     move |e| Failure::store(lang, &e)
 }
