@@ -213,6 +213,17 @@ pub(crate) fn badge(class: &str, text: &str) -> Markup {
     html! { span class={ "badge " (class) } { (text) } }
 }
 
+/// The facility's name for the page header ("" before `init`).
+pub(crate) async fn facility_name(state: &crate::AppState) -> String {
+    state.store.facility().await.ok().flatten().map(|f| f.name).unwrap_or_default()
+}
+
+/// An embedded static file.
+pub(crate) fn static_file(mime: &'static str, body: &'static str) -> Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, mime), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,15 +238,4 @@ mod tests {
     fn urlencoding() {
         assert_eq!(urlencode("/assets?q=受付 1&x"), "/assets%3Fq%3D%E5%8F%97%E4%BB%98%201%26x");
     }
-}
-
-/// The facility's name for the page header ("" before `init`).
-pub(crate) async fn facility_name(state: &crate::AppState) -> String {
-    state.store.facility().await.ok().flatten().map(|f| f.name).unwrap_or_default()
-}
-
-/// An embedded static file.
-pub(crate) fn static_file(mime: &'static str, body: &'static str) -> Response {
-    use axum::response::IntoResponse;
-    ([(axum::http::header::CONTENT_TYPE, mime), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
