@@ -489,3 +489,58 @@ async fn vulnerabilities_in_chromium() {
     }
     c.close().await.unwrap();
 }
+
+/// Waits until the browser's address satisfies `ok` (a navigation started by script).
+async fn wait_url(c: &Client, ok: impl Fn(&url::Url) -> bool) {
+    for _ in 0..100 {
+        if ok(&c.current_url().await.unwrap()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page did not navigate: {}", c.current_url().await.unwrap());
+}
+
+/// The network diagram in Chromium: drawn, zoomable, a collapsed group opens on click, a
+/// device opens its page; a vendor user does not see the facility's diagram.
+#[tokio::test]
+async fn network_diagram_in_chromium() {
+    let Some((_driver, c)) = driver().await else { return };
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let base = format!("http://{}", s.addr);
+        login(&c, &base, "viewer").await;
+        c.goto(&format!("{base}/network")).await.unwrap();
+        assert_eq!(text(&c, "main h1").await, "ネットワーク構成図");
+        let svg = c.find(Locator::Css("#diagram svg.diagram")).await.unwrap();
+        let label = svg.attr("aria-label").await.unwrap().unwrap_or_default();
+        assert!(label.contains("みなと内科クリニック"), "{backend}: {label}");
+        // The drawing's stylesheet is served (no inline style under the CSP): a segment title
+        // is bold.
+        let weight = c.find(Locator::Css("#diagram .t-seg")).await.unwrap().css_value("font-weight").await.unwrap();
+        assert_eq!(weight, "700", "{backend}");
+        shot(&c, &format!("{backend}-50-network")).await;
+        let before = svg.attr("viewBox").await.unwrap().unwrap_or_default();
+        c.find(Locator::Id("zoom-in")).await.unwrap().click().await.unwrap();
+        let after = svg.attr("viewBox").await.unwrap().unwrap_or_default();
+        assert_ne!(before, after, "{backend}: zoom changes the view");
+        c.find(Locator::Id("zoom-fit")).await.unwrap().click().await.unwrap();
+        // The staff PCs are one node; a click opens the group.
+        let group = c.find(Locator::Css("#diagram [data-group^='seg1:pc']")).await.unwrap();
+        let key = group.attr("data-group").await.unwrap().unwrap_or_default();
+        group.click().await.unwrap();
+        wait_url(&c, |u| u.query().is_some_and(|q| q.contains("expand="))).await;
+        assert_eq!(c.find(Locator::Id("diagram")).await.unwrap().attr("data-expand").await.unwrap().as_deref(), Some(key.as_str()), "{backend}");
+        assert!(c.find(Locator::Css("#diagram [data-asset='19']")).await.is_ok(), "{backend}: the group's members are drawn");
+        shot(&c, &format!("{backend}-51-network-expanded")).await;
+        // A device opens its page.
+        c.find(Locator::Css("#diagram [data-asset='7']")).await.unwrap().click().await.unwrap();
+        wait_url(&c, |u| u.path() == "/assets/7").await;
+        logout(&c, &base).await;
+        login(&c, &base, "vendor").await;
+        c.goto(&format!("{base}/network")).await.unwrap();
+        assert!(!text(&c, "main").await.contains("ネットワーク構成図"), "{backend}: a vendor does not see the whole facility");
+        logout(&c, &base).await;
+    }
+    c.close().await.unwrap();
+}
