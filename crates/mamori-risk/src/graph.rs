@@ -663,7 +663,7 @@ impl Search<'_> {
     /// (bounded), for the caller to order by (cost, refs).
     fn k_best(&mut self, start: u32, goal: u32, k: usize, first: Option<u32>) -> Vec<(u64, Vec<u32>)> {
         const MAX_POPS: usize = 200_000;
-        const MAX_COLLECT: usize = 256;
+        const MAX_COLLECT: usize = 64;
         const NO_SIBLING: usize = usize::MAX;
         let g = self.g;
         let m = self.m;
@@ -953,43 +953,44 @@ pub(crate) fn attack_goals(idx: &Index, reach: &Reach, lang: Lang, k: usize) -> 
             continue;
         };
         let mut chosen: Vec<AttackPath> = Vec::new();
-        let add = |found: Vec<(u64, Vec<u32>)>, label: &str, k: usize, chosen: &mut Vec<AttackPath>| {
-            let mut found: Vec<(u64, Vec<String>, AttackPath)> = found
-                .into_iter()
-                .map(|(c, edges)| {
-                    let p = to_attack_path(idx, &g, &edges, lang);
-                    (c, p.refs(), p)
-                })
-                .collect();
+        type Key = Vec<(Node, Node, StepKind, u32)>;
+        let mut chosen_keys: Vec<Key> = Vec::new();
+        // Orders candidates by (cost, displayed steps) and keeps the first k distinct ones;
+        // only kept paths are rendered.
+        let add = |found: Vec<(u64, Vec<u32>)>, label: &str, k: usize, chosen: &mut Vec<AttackPath>, chosen_keys: &mut Vec<Key>| {
+            let mut found: Vec<(u64, Key, Vec<u32>)> = found.into_iter().map(|(c, e)| (c, path_key(&g, &e), e)).collect();
             found.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-            let mut seen: Vec<Vec<String>> = Vec::new();
-            for (_, refs, p) in found {
+            let mut seen: Vec<Key> = Vec::new();
+            for (_, key, edges) in found {
                 if seen.len() >= k {
                     break;
                 }
-                if seen.contains(&refs) {
+                if seen.contains(&key) {
                     continue;
                 }
-                seen.push(refs.clone());
-                if let Some(existing) = chosen.iter_mut().find(|x| x.refs() == refs) {
-                    if !existing.criteria.iter().any(|c| c == label) {
+                seen.push(key.clone());
+                if let Some(i) = chosen_keys.iter().position(|x| *x == key) {
+                    if let Some(existing) = chosen.get_mut(i)
+                        && !existing.criteria.iter().any(|c| c == label)
+                    {
                         existing.criteria.push(label.into());
                     }
                 } else {
-                    let mut p = p;
+                    let mut p = to_attack_path(idx, &g, &edges, lang);
                     p.criteria.push(label.into());
                     chosen.push(p);
+                    chosen_keys.push(key);
                 }
             }
         };
         for (metric, label) in [(Metric::Shortest, "shortest"), (Metric::Likely, "likely")] {
             let h = heuristic(&g, &radj, gid, metric);
             let mut search = Search { g: &g, adj: &adj, h, m: metric, sorted: BTreeMap::new() };
-            add(search.k_best(start, gid, k, None), label, k, &mut chosen);
+            add(search.k_best(start, gid, k, None), label, k, &mut chosen, &mut chosen_keys);
             if metric == Metric::Likely {
                 // The most likely path through each entry point, so every way in is shown.
                 for e in &entries {
-                    add(search.k_best(start, gid, 1, Some(*e)), "entry", 1, &mut chosen);
+                    add(search.k_best(start, gid, 1, Some(*e)), "entry", 1, &mut chosen, &mut chosen_keys);
                 }
             }
         }

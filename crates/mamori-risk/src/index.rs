@@ -13,6 +13,8 @@ pub(crate) struct Index<'m> {
     pub segs: Vec<Vec<Id>>,
     /// Per asset: its services (`None`: nobody knows).
     pub services: Vec<Option<Vec<Service>>>,
+    /// Per asset: whether it offers SMB or RDP.
+    pub smb_rdp: Vec<bool>,
     /// Per asset: its role.
     pub roles: Vec<Option<SystemRole>>,
     /// Segment id → assets (positions) with an interface in it.
@@ -28,6 +30,8 @@ pub(crate) struct Index<'m> {
     pub named_to: BTreeSet<Id>,
     /// Assets named as a policy's source: they are positions of their own.
     pub named_from: BTreeSet<Id>,
+    /// Segments holding at least one named asset.
+    pub named_segs: BTreeSet<Id>,
 }
 
 impl<'m> Index<'m> {
@@ -37,6 +41,7 @@ impl<'m> Index<'m> {
         let mut segs = Vec::with_capacity(model.assets.len());
         let mut services = Vec::with_capacity(model.assets.len());
         let mut roles = Vec::with_capacity(model.assets.len());
+        let mut smb_rdp = Vec::with_capacity(model.assets.len());
         let mut seg_assets: BTreeMap<Id, Vec<usize>> = BTreeMap::new();
         let mut routers: BTreeMap<(Id, Id), Id> = BTreeMap::new();
         let mut named_to = BTreeSet::new();
@@ -60,7 +65,9 @@ impl<'m> Index<'m> {
                 named_to.insert(a.id);
             }
             segs.push(s);
-            services.push(a.services());
+            let svc = a.services();
+            smb_rdp.push(svc.as_ref().is_some_and(|l| l.iter().any(is_smb_rdp)));
+            services.push(svc);
             roles.push(a.role());
         }
         let mut by_cidr: BTreeMap<String, Id> = BTreeMap::new();
@@ -98,11 +105,19 @@ impl<'m> Index<'m> {
                 named_to.insert(a);
             }
         }
+        let mut named_segs = BTreeSet::new();
+        for a in &named_to {
+            if let Some(p) = asset_pos.get(a) {
+                named_segs.extend(segs.get(*p).into_iter().flatten().copied());
+            }
+        }
         Index {
+            named_segs,
             model,
             asset_pos,
             segs,
             services,
+            smb_rdp,
             roles,
             seg_assets,
             segments,
@@ -135,7 +150,7 @@ impl<'m> Index<'m> {
     }
 
     pub fn same_domain(&self, a: Id, b: Id) -> bool {
-        a == b || (self.domain.get(&a).is_some() && self.domain.get(&a) == self.domain.get(&b))
+        a == b || (self.domain.contains_key(&a) && self.domain.get(&a) == self.domain.get(&b))
     }
 
     /// Segments of the same broadcast domain as `seg` (itself included).
@@ -188,7 +203,7 @@ pub(crate) fn service_label(s: &Service) -> Option<String> {
 }
 
 pub(crate) fn is_smb_rdp(s: &Service) -> bool {
-    let n = service_label(s).unwrap_or_default();
-    matches!(n.as_str(), "smb" | "rdp" | "microsoft-ds" | "netbios-ssn" | "ms-wbt-server")
+    let n = s.name.as_deref().or_else(|| s.well_known()).unwrap_or("");
+    matches!(n, "smb" | "rdp" | "microsoft-ds" | "netbios-ssn" | "ms-wbt-server")
         || matches!((s.protocol.as_str(), s.port), ("tcp", 445) | ("tcp", 139) | ("tcp", 3389))
 }

@@ -79,13 +79,15 @@ pub(crate) struct Flow {
 }
 
 type Key = Option<Service>;
+/// (segment, service key, why) of one named asset.
+type NamedFlows = Vec<(Id, Key, Via)>;
 
 pub(crate) struct Reach {
     /// (source, destination segment) → allowed service keys of the segment's (non-named)
     /// assets.
     seg: BTreeMap<(Src, Id), BTreeMap<Key, Via>>,
     /// (source, named asset) → (segment, key) → via.
-    named: BTreeMap<(Src, Id), Vec<(Id, Key, Via)>>,
+    named: BTreeMap<(Src, Id), NamedFlows>,
     pub router_defaults: BTreeSet<(Id, Id, Id)>,
     pub facing_defaults: BTreeSet<Id>,
     pub unknown_services: usize,
@@ -309,7 +311,8 @@ impl Reach {
             match services {
                 Some(list) => {
                     for (i, s) in list.iter().enumerate() {
-                        if let Some(via) = table.get(&Some(s.clone())) {
+                        let key: Key = Some(s.clone());
+                        if let Some(via) = table.get(&key) {
                             out.push(Flow { service: Some(i), segment: *seg, via: *via });
                         }
                     }
@@ -326,12 +329,7 @@ impl Reach {
 
     /// Whether `src` reaches anything in `seg` at all (cheap pre-filter).
     pub fn touches_segment(&self, idx: &Index, src: Src, seg: Id) -> bool {
-        if self.seg.contains_key(&(src, seg)) {
-            return true;
-        }
-        idx.seg_assets
-            .get(&seg)
-            .is_some_and(|v| v.iter().any(|p| idx.model.assets.get(*p).is_some_and(|a| idx.named_to.contains(&a.id))))
+        self.seg.contains_key(&(src, seg)) || idx.named_segs.contains(&seg)
     }
 
     /// Whether `src` reaches the internet (first matching policy on any service).

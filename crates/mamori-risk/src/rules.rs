@@ -73,17 +73,17 @@ fn flat_network(idx: &Index, lang: Lang, out: &mut Vec<Hit>) {
         let dom = idx.domain_of(seg.id);
         let mut clinical: Vec<Id> = Vec::new();
         let mut user_devices: Vec<Id> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for s in &dom {
             for p in idx.seg_assets.get(s).map(Vec::as_slice).unwrap_or(&[]) {
                 let Some(a) = idx.model.assets.get(*p) else { continue };
+                if !seen.insert(a.id) {
+                    continue;
+                }
                 let role = idx.roles.get(*p).copied().flatten();
                 if matches!(role, Some(SystemRole::Emr | SystemRole::Receipt | SystemRole::Backup)) {
-                    if !clinical.contains(&a.id) {
-                        clinical.push(a.id);
-                    }
-                } else if matches!(a.data.kind, AssetKind::Pc | AssetKind::Mobile | AssetKind::Unknown)
-                    && !user_devices.contains(&a.id)
-                {
+                    clinical.push(a.id);
+                } else if matches!(a.data.kind, AssetKind::Pc | AssetKind::Mobile | AssetKind::Unknown) {
                     user_devices.push(a.id);
                 }
             }
@@ -551,13 +551,17 @@ fn rdp_smb_reachable(idx: &Index, reach: &Reach, lang: Lang, out: &mut Vec<Hit>)
     }
     for (src, node, name) in sources {
         let mut hits: Vec<(Id, String)> = Vec::new();
+        let mut hit_ids = std::collections::BTreeSet::new();
         for seg in idx.seg_assets.keys() {
             if !reach.touches_segment(idx, src, *seg) {
                 continue;
             }
             for pos in idx.seg_assets.get(seg).map(Vec::as_slice).unwrap_or(&[]) {
                 let Some(a) = idx.model.assets.get(*pos) else { continue };
-                if hits.iter().any(|(x, _)| *x == a.id) {
+                if !idx.smb_rdp.get(*pos).copied().unwrap_or(false) {
+                    continue;
+                }
+                if hit_ids.contains(&a.id) {
                     continue;
                 }
                 let services = idx.services.get(*pos).and_then(|s| s.as_ref());
@@ -573,6 +577,7 @@ fn rdp_smb_reachable(idx: &Index, reach: &Reach, lang: Lang, out: &mut Vec<Hit>)
                         .and_then(|i| services.and_then(|s| s.get(i)))
                         .map(|s| service_label(s).unwrap_or_else(|| s.code()))
                         .unwrap_or_default();
+                    hit_ids.insert(a.id);
                     hits.push((a.id, format!("{}（{}）", a.data.name, svc)));
                 }
             }

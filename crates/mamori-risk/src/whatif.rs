@@ -484,8 +484,10 @@ pub fn what_if(model: &NetworkModel, changes: &[Change], lang: Lang) -> WhatIf {
     let after = assess(&m, lang);
     let fb = refs_of(&before.findings);
     let fa = refs_of(&after.findings);
-    let findings_resolved = fb.iter().filter(|f| !fa.iter().any(|x| x.key == f.key)).cloned().collect();
-    let findings_new = fa.iter().filter(|f| !fb.iter().any(|x| x.key == f.key)).cloned().collect();
+    let kb: std::collections::BTreeSet<&str> = fb.iter().map(|f| f.key.as_str()).collect();
+    let ka: std::collections::BTreeSet<&str> = fa.iter().map(|f| f.key.as_str()).collect();
+    let findings_resolved = fb.iter().filter(|f| !ka.contains(f.key.as_str())).cloned().collect();
+    let findings_new = fa.iter().filter(|f| !kb.contains(f.key.as_str())).cloned().collect();
     WhatIf {
         changes: described,
         goals_before: before.goals.iter().map(|g| (g.goal, g.reachable)).collect(),
