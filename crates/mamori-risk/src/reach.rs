@@ -1,0 +1,391 @@
+//! What each zone can reach. Evaluated per (source zone, destination segment) for the distinct
+//! services present in the segment, and per asset only for assets that policies name (or that
+//! face the internet / terminate a connection). Never asset × asset.
+//!
+//! Semantics (the model's): policies are evaluated first-match in `position` order. Traffic
+//! inside one segment, or between segments of one broadcast domain (same CIDR), does not pass
+//! a gateway and is not filtered. Between segments joined by a router with no matching rule,
+//! traffic is allowed (reported as an assumption). From the internet, devices on a WAN segment
+//! are reached directly (only their own rules apply), other devices only through a policy, or
+//! when they are marked internet-facing and no rule matches (assumption). A connection reaches
+//! its terminating device and its landing segment, plus what policies allow.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mamori_i18n::{Lang, tf};
+use mamori_model::network::{Policy, PolicyAction, Service, Zone};
+use mamori_model::{Id, SegmentPurpose};
+use serde::{Deserialize, Serialize};
+
+use crate::index::{Index, service_label};
+
+/// A position traffic starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Src {
+    Internet,
+    Conn(Id),
+    Seg(Id),
+    Asset(Id),
+}
+
+impl Src {
+    pub fn code(self) -> String {
+        match self {
+            Src::Internet => "internet".into(),
+            Src::Conn(c) => format!("connection:{c}"),
+            Src::Seg(s) => format!("segment:{s}"),
+            Src::Asset(a) => format!("asset:{a}"),
+        }
+    }
+}
+
+/// Why traffic is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Via {
+    /// A policy allows it.
+    Policy { id: Id },
+    /// Same segment: no gateway in between.
+    SameSegment { segment: Id },
+    /// Two segments with the same address range: one broadcast domain, unfiltered.
+    SharedBroadcast { from_segment: Id, to_segment: Id },
+    /// A router joins the segments and no rule matches (assumed allowed).
+    Router { gateway: Id, from_segment: Id, to_segment: Id },
+    /// The connection terminates on this device.
+    Terminates { connection: Id },
+    /// The connection lands in this segment.
+    Landing { connection: Id },
+    /// The device sits on the WAN segment, directly on the internet.
+    WanDirect,
+    /// The device is marked internet-facing and no rule matches (assumed reachable).
+    InternetFacing,
+}
+
+impl Via {
+    /// Whether a gateway rule can filter this traffic (a policy inserted before all others
+    /// decides it).
+    pub fn filterable(self) -> bool {
+        !matches!(self, Via::SameSegment { .. } | Via::SharedBroadcast { .. })
+    }
+}
+
+/// An allowed flow to one device.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Flow {
+    /// Index into the asset's services; `None`: its services are unknown.
+    pub service: Option<usize>,
+    pub segment: Id,
+    pub via: Via,
+}
+
+type Key = Option<Service>;
+/// (segment, service key, why) of one named asset.
+type NamedFlows = Vec<(Id, Key, Via)>;
+
+pub(crate) struct Reach {
+    /// (source, destination segment) → allowed service keys of the segment's (non-named)
+    /// assets.
+    seg: BTreeMap<(Src, Id), BTreeMap<Key, Via>>,
+    /// (source, named asset) → (segment, key) → via.
+    named: BTreeMap<(Src, Id), NamedFlows>,
+    pub router_defaults: BTreeSet<(Id, Id, Id)>,
+    pub facing_defaults: BTreeSet<Id>,
+    pub unknown_services: usize,
+}
+
+pub(crate) fn service_matches(specs: &[String], svc: Option<&Service>) -> bool {
+    if specs.is_empty() {
+        return true;
+    }
+    let Some(svc) = svc else { return false };
+    let code = svc.code();
+    let label = service_label(svc);
+    specs.iter().any(|spec| {
+        let spec = spec.trim().to_ascii_lowercase();
+        if spec == code {
+            return true;
+        }
+        if let Some((a, b)) = spec.split_once('/') {
+            // `443/tcp` form.
+            return format!("{b}/{a}") == code;
+        }
+        label.as_deref() == Some(spec.as_str()) || svc.well_known() == Some(spec.as_str())
+    })
+}
+
+fn from_matches(z: Zone, src: Src, src_segs: &[Id]) -> bool {
+    match z {
+        Zone::Any => true,
+        Zone::Internet => src == Src::Internet,
+        Zone::Segment(s) => match src {
+            Src::Seg(x) => x == s,
+            Src::Asset(_) => src_segs.contains(&s),
+            _ => false,
+        },
+        Zone::Asset(a) => src == Src::Asset(a),
+        Zone::Connection(c) => src == Src::Conn(c),
+    }
+}
+
+fn to_matches(z: Zone, asset: Option<Id>, seg: Id) -> bool {
+    match z {
+        Zone::Any => true,
+        Zone::Internet | Zone::Connection(_) => false,
+        Zone::Segment(s) => s == seg,
+        Zone::Asset(a) => asset == Some(a),
+    }
+}
+
+impl Reach {
+    pub fn compute(idx: &Index) -> Reach {
+        let model = idx.model;
+        let ordered: Vec<&Policy> = model.ordered_policies();
+        let mut sources = vec![Src::Internet];
+        sources.extend(model.connections.iter().map(|c| Src::Conn(c.id)));
+        sources.extend(model.segments.iter().map(|s| Src::Seg(s.id)));
+        sources.extend(idx.named_from.iter().filter(|a| idx.pos(**a).is_some()).map(|a| Src::Asset(*a)));
+
+        // Distinct service keys of each segment's non-named assets.
+        let mut seg_keys: BTreeMap<Id, BTreeSet<Key>> = BTreeMap::new();
+        let mut unknown_services = 0;
+        for (i, a) in model.assets.iter().enumerate() {
+            let services = idx.services.get(i).cloned().flatten();
+            if services.is_none() {
+                unknown_services += 1;
+            }
+            if idx.named_to.contains(&a.id) {
+                continue;
+            }
+            for s in idx.segs.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                let e = seg_keys.entry(*s).or_default();
+                match &services {
+                    Some(list) => e.extend(list.iter().cloned().map(Some)),
+                    None => {
+                        e.insert(None);
+                    }
+                }
+            }
+        }
+
+        let mut r = Reach {
+            seg: BTreeMap::new(),
+            named: BTreeMap::new(),
+            router_defaults: BTreeSet::new(),
+            facing_defaults: BTreeSet::new(),
+            unknown_services,
+        };
+        for src in &sources {
+            let src_segs: Vec<Id> = match src {
+                Src::Seg(s) => vec![*s],
+                Src::Asset(a) => idx.segs_of(*a).to_vec(),
+                _ => Vec::new(),
+            };
+            // Only the policies whose source matches this zone matter.
+            let pols: Vec<&Policy> =
+                ordered.iter().copied().filter(|p| from_matches(p.from, *src, &src_segs)).collect();
+            for (seg, keys) in &seg_keys {
+                let mut allowed = BTreeMap::new();
+                for key in keys {
+                    if let Some(via) = r.decide(idx, *src, &src_segs, &pols, None, *seg, key.as_ref()) {
+                        allowed.insert(key.clone(), via);
+                    }
+                }
+                if !allowed.is_empty() {
+                    r.seg.insert((*src, *seg), allowed);
+                }
+            }
+            for a in &idx.named_to {
+                let Some(pos) = idx.pos(*a) else { continue };
+                let services = idx.services.get(pos).cloned().flatten();
+                let keys: Vec<Key> = match services {
+                    Some(list) => list.into_iter().map(Some).collect(),
+                    None => vec![None],
+                };
+                let mut out = Vec::new();
+                for seg in idx.segs.get(pos).map(Vec::as_slice).unwrap_or(&[]) {
+                    for key in &keys {
+                        if let Some(via) = r.decide(idx, *src, &src_segs, &pols, Some(*a), *seg, key.as_ref()) {
+                            out.push((*seg, key.clone(), via));
+                        }
+                    }
+                }
+                if !out.is_empty() {
+                    r.named.insert((*src, *a), out);
+                }
+            }
+        }
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &mut self,
+        idx: &Index,
+        src: Src,
+        src_segs: &[Id],
+        pols: &[&Policy],
+        asset: Option<Id>,
+        seg: Id,
+        svc: Option<&Service>,
+    ) -> Option<Via> {
+        // Unfiltered: same segment or same broadcast domain.
+        for s in src_segs {
+            if *s == seg {
+                return Some(Via::SameSegment { segment: seg });
+            }
+        }
+        for s in src_segs {
+            if idx.same_domain(*s, seg) {
+                return Some(Via::SharedBroadcast { from_segment: *s, to_segment: seg });
+            }
+        }
+        let wan = idx.purpose(seg) == Some(SegmentPurpose::Wan);
+        for p in pols {
+            if src == Src::Internet && wan {
+                // A device on the WAN segment is only behind its own rules.
+                if p.gateway_id.is_some() && p.gateway_id != asset {
+                    continue;
+                }
+            }
+            if to_matches(p.to, asset, seg) && service_matches(&p.services, svc) {
+                return match p.action {
+                    PolicyAction::Allow => Some(Via::Policy { id: p.id }),
+                    PolicyAction::Deny => None,
+                };
+            }
+        }
+        match src {
+            Src::Internet => {
+                if wan {
+                    Some(Via::WanDirect)
+                } else if let Some(a) = asset
+                    && idx.asset(a).is_some_and(|x| x.data.internet_facing)
+                {
+                    self.facing_defaults.insert(a);
+                    Some(Via::InternetFacing)
+                } else {
+                    None
+                }
+            }
+            Src::Conn(c) => {
+                let conn = idx.connections.get(&c)?;
+                if asset.is_some() && conn.asset_id == asset {
+                    Some(Via::Terminates { connection: c })
+                } else if conn.segment_id == Some(seg) {
+                    Some(Via::Landing { connection: c })
+                } else {
+                    None
+                }
+            }
+            Src::Seg(_) | Src::Asset(_) => {
+                for s in src_segs {
+                    if let Some(gw) = idx.router_between(*s, seg) {
+                        if idx.purpose(seg) == Some(SegmentPurpose::Wan) || idx.purpose(*s) == Some(SegmentPurpose::Wan) {
+                            continue;
+                        }
+                        self.router_defaults.insert((gw, *s, seg));
+                        return Some(Via::Router { gateway: gw, from_segment: *s, to_segment: seg });
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Allowed flows from `src` to the asset at position `pos`.
+    pub fn flows(&self, idx: &Index, src: Src, pos: usize) -> Vec<Flow> {
+        let mut out = Vec::new();
+        let Some(a) = idx.model.assets.get(pos) else { return out };
+        let services = idx.services.get(pos).and_then(|s| s.as_ref());
+        if idx.named_to.contains(&a.id) {
+            if let Some(list) = self.named.get(&(src, a.id)) {
+                for (seg, key, via) in list {
+                    let service = key.as_ref().and_then(|k| services.and_then(|s| s.iter().position(|x| x == k)));
+                    out.push(Flow { service, segment: *seg, via: *via });
+                }
+            }
+            return out;
+        }
+        for seg in idx.segs.get(pos).map(Vec::as_slice).unwrap_or(&[]) {
+            let Some(table) = self.seg.get(&(src, *seg)) else { continue };
+            match services {
+                Some(list) => {
+                    for (i, s) in list.iter().enumerate() {
+                        let key: Key = Some(s.clone());
+                        if let Some(via) = table.get(&key) {
+                            out.push(Flow { service: Some(i), segment: *seg, via: *via });
+                        }
+                    }
+                }
+                None => {
+                    if let Some(via) = table.get(&None) {
+                        out.push(Flow { service: None, segment: *seg, via: *via });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `src` reaches anything in `seg` at all (cheap pre-filter).
+    pub fn touches_segment(&self, idx: &Index, src: Src, seg: Id) -> bool {
+        self.seg.contains_key(&(src, seg)) || idx.named_segs.contains(&seg)
+    }
+
+    /// Whether `src` reaches the internet (first matching policy on any service).
+    pub fn reaches_internet(idx: &Index, seg: Id) -> Option<(bool, Option<Id>)> {
+        for p in idx.model.ordered_policies() {
+            if from_matches(p.from, Src::Seg(seg), &[seg]) && matches!(p.to, Zone::Internet | Zone::Any) {
+                return Some((p.action == PolicyAction::Allow, Some(p.id)));
+            }
+        }
+        None
+    }
+
+    pub fn assumptions(&self, idx: &Index, lang: Lang) -> Vec<String> {
+        let mut out = Vec::new();
+        for (gw, a, b) in &self.router_defaults {
+            out.push(tf(
+                lang,
+                "risk.assume.router_default",
+                &[("gateway", &idx.asset_name(*gw)), ("from", &idx.segment_name(*a)), ("to", &idx.segment_name(*b))],
+            ));
+        }
+        for a in &self.facing_defaults {
+            out.push(tf(lang, "risk.assume.internet_facing", &[("asset", &idx.asset_name(*a))]));
+        }
+        let mut shared: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
+        for (s, rep) in &idx.domain {
+            shared.entry(*rep).or_default().push(*s);
+        }
+        for segs in shared.values().filter(|v| v.len() > 1) {
+            let names: Vec<String> = segs.iter().map(|s| idx.segment_name(*s)).collect();
+            out.push(tf(lang, "risk.assume.shared_broadcast", &[("segments", &names.join("・"))]));
+        }
+        if self.unknown_services > 0 {
+            out.push(tf(lang, "risk.assume.unknown_services", &[("count", &self.unknown_services)]));
+        }
+        out
+    }
+}
+
+/// Human words for a flow's reason.
+pub(crate) fn via_text(idx: &Index, via: Via, lang: Lang) -> String {
+    match via {
+        Via::Policy { id } => {
+            let name = idx.model.policies.iter().find(|p| p.id == id).and_then(|p| p.name.clone()).unwrap_or_default();
+            tf(lang, "risk.via.policy", &[("id", &id), ("name", &name)])
+        }
+        Via::SameSegment { segment } => tf(lang, "risk.via.same_segment", &[("segment", &idx.segment_name(segment))]),
+        Via::SharedBroadcast { from_segment, to_segment } => tf(
+            lang,
+            "risk.via.shared_broadcast",
+            &[("from", &idx.segment_name(from_segment)), ("to", &idx.segment_name(to_segment))],
+        ),
+        Via::Router { gateway, .. } => tf(lang, "risk.via.router", &[("gateway", &idx.asset_name(gateway))]),
+        Via::Terminates { connection } => tf(lang, "risk.via.terminates", &[("connection", &idx.connection_name(connection))]),
+        Via::Landing { connection } => tf(lang, "risk.via.landing", &[("connection", &idx.connection_name(connection))]),
+        Via::WanDirect => tf(lang, "risk.via.wan_direct", &[]),
+        Via::InternetFacing => tf(lang, "risk.via.internet_facing", &[]),
+    }
+}
