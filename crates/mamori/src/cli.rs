@@ -100,6 +100,13 @@ enum Command {
     Policy(crate::network::PolicyCmd),
     /// ネットワーク構成図（SVG・DOT・Mermaid、過去との比較） / The network diagram (SVG, DOT, Mermaid; diff with an earlier day)
     Diagram(crate::network::DiagramArgs),
+    /// リスク評価と攻撃経路（指摘があっても終了コード 0） / Risk assessment and attack paths (exit 0 even with findings)
+    Assess(crate::network::AssessArgs),
+    /// 対策の効果のシミュレーション（保存しない） / What-if: simulate changes without saving them
+    Whatif(crate::network::WhatIfArgs),
+    /// 改善計画 / Improvement plans
+    #[command(subcommand)]
+    Plan(crate::network::PlanCmd),
     /// Web 画面と API を起動 / Start the web interface and API
     Serve(ServeArgs),
     /// データベースの健全性を確認（正常なら終了コード 0） / Check the database (exit 0 when healthy)
@@ -530,6 +537,18 @@ async fn run(cli: Cli, lang: Lang) -> CliResult {
         Command::Diagram(a) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;
             crate::network::diagram(&store, lang, a).await
+        }
+        Command::Assess(a) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::network::assess(&store, lang, a).await
+        }
+        Command::Whatif(a) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::network::whatif(&store, lang, &who, a).await
+        }
+        Command::Plan(cmd) => {
+            let store = open(&cli, lang, OpenMode::Existing).await?;
+            crate::network::plan(&store, lang, &who, cmd).await
         }
         Command::Policy(cmd) => {
             let store = open(&cli, lang, OpenMode::Existing).await?;

@@ -189,6 +189,144 @@ pub async fn diagram(store: &Store, lang: Lang, a: &DiagramArgs) -> CliResult {
     write_out(lang, &a.output, &text)
 }
 
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum AssessFormat {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Args)]
+pub struct AssessArgs {
+    /// 出力形式 / Output format
+    #[arg(long, value_enum, default_value = "text")]
+    format: AssessFormat,
+    /// 出力先（既定: 画面） / Output file (default: standard output)
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// 目標ごとに示す経路の数 / Paths kept per goal and criterion
+    #[arg(long, default_value_t = mamori_risk::DEFAULT_K)]
+    paths: usize,
+}
+
+#[derive(Args)]
+pub struct WhatIfArgs {
+    /// 仮に適用する対策（複数可: mfa:4, on-demand:2, patch:1, isolate:4, offline-backup …） / Changes to simulate (repeatable)
+    #[arg(long = "change", required = true)]
+    changes: Vec<String>,
+    /// 出力形式 / Output format
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// 改善計画として保存する（計画名） / Save as an improvement plan with this title
+    #[arg(long)]
+    save: Option<String>,
+    /// 計画の担当 / Plan owner
+    #[arg(long, requires = "save")]
+    owner: Option<String>,
+    /// 計画の期限（YYYY-MM-DD） / Plan due date
+    #[arg(long, requires = "save")]
+    due: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum PlanCmd {
+    /// 改善計画の一覧 / List improvement plans
+    List(crate::cli::FormatArg),
+    /// 状況を変更（planned, in_progress, done, dropped） / Change a plan's status
+    Status {
+        /// 計画 ID / Plan id
+        id: Id,
+        /// planned, in_progress, done, dropped
+        status: String,
+    },
+}
+
+pub async fn assess(store: &Store, lang: Lang, a: &AssessArgs) -> CliResult {
+    let model = store.network_model().await.map_err(fail(lang))?;
+    store.record_network_snapshot(&model).await.map_err(fail(lang))?;
+    let result = mamori_risk::assess_with(&model, lang, mamori_risk::Options { k: a.paths.max(1) });
+    let text = match a.format {
+        AssessFormat::Text => mamori_risk::to_text(&result, lang),
+        AssessFormat::Html => mamori_web::network::assessment_html(&model, &result, lang),
+        AssessFormat::Json => {
+            let mut buf = Vec::new();
+            output::json(&mut buf, &result).map_err(io_fail)?;
+            String::from_utf8_lossy(&buf).into_owned()
+        }
+    };
+    // Findings are the result, not a failure: the exit status stays 0.
+    write_out(lang, &a.output, &text)
+}
+
+pub async fn whatif(store: &Store, lang: Lang, who: &str, a: &WhatIfArgs) -> CliResult {
+    let model = store.network_model().await.map_err(fail(lang))?;
+    let changes = mamori_web::network::parse_changes(&model, &a.changes.join("\n"), lang).map_err(|e| Failure(e, 2))?;
+    let w = mamori_risk::what_if(&model, &changes, lang);
+    if a.format == Format::Json {
+        output::json(&mut std::io::stdout().lock(), &w).map_err(io_fail)?;
+    } else {
+        println!("{}", t(lang, "whatif_cli.title"));
+        for (spec, words) in &w.changes {
+            println!("  {spec}: {words}");
+        }
+        println!("{}", tf(lang, "whatif_cli.score", &[("before", &format!("{:.1}", w.score_before)), ("after", &format!("{:.1}", w.score_after))]));
+        println!("{}", tf(lang, "whatif_cli.paths", &[("before", &w.paths_before), ("after", &w.paths_after)]));
+        for ((g, before), (_, after)) in w.goals_before.iter().zip(&w.goals_after) {
+            let state = |r: bool| t(lang, if r { "risk.report.reachable" } else { "risk.report.unreachable" });
+            println!("  {}: {} → {}", t(lang, &format!("risk.goal.{}", g.code())), state(*before), state(*after));
+        }
+        println!("{}", tf(lang, "whatif_cli.resolved", &[("n", &w.findings_resolved.len())]));
+        for f in &w.findings_resolved {
+            println!("  - {}", f.title);
+        }
+        if !w.findings_new.is_empty() {
+            println!("{}", tf(lang, "whatif_cli.new", &[("n", &w.findings_new.len())]));
+            for f in &w.findings_new {
+                println!("  - {}", f.title);
+            }
+        }
+        println!("  {}", w.after.score.formula);
+    }
+    if let Some(title) = &a.save {
+        let specs: Vec<String> = changes.iter().map(mamori_risk::Change::spec).collect();
+        let p = store
+            .create_plan(who, title, &specs, a.owner.as_deref(), a.due.as_deref(), w.score_before, w.score_after, &mamori_web::network::plan_summary(&w))
+            .await
+            .map_err(fail(lang))?;
+        eprintln!("{}", tf(lang, "risk_page.plan_saved", &[("id", &p.id)]));
+    }
+    Ok(())
+}
+
+pub async fn plan(store: &Store, lang: Lang, who: &str, cmd: &PlanCmd) -> CliResult {
+    match cmd {
+        PlanCmd::List(f) => {
+            let plans = store.plans().await.map_err(fail(lang))?;
+            let header = ["id", "title", "changes", "owner", "due", "score", "status"];
+            let rows: Vec<Vec<String>> = plans
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.id.to_string(),
+                        p.title.clone(),
+                        p.changes.join(" "),
+                        p.owner.clone().unwrap_or_default(),
+                        p.due_date.clone().unwrap_or_default(),
+                        format!("{:.1} → {:.1}", p.before_score, p.after_score),
+                        t(lang, &format!("risk_page.plan_{}", p.status)).to_owned(),
+                    ]
+                })
+                .collect();
+            emit(f.format, &header, &rows, &plans)
+        }
+        PlanCmd::Status { id, status } => {
+            store.set_plan_status(who, *id, status).await.map_err(fail(lang))?;
+            println!("{}", tf(lang, "whatif_cli.status_set", &[("id", id), ("status", &t(lang, &format!("risk_page.plan_{status}")))]));
+            Ok(())
+        }
+    }
+}
+
 fn fail(lang: Lang) -> impl Fn(mamori_store::StoreError) -> Failure {
     move |e| Failure::store(lang, &e)
 }
