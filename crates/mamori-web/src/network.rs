@@ -507,6 +507,22 @@ fn suggestions(model: &NetworkModel, a: &Assessment, lang: Lang) -> Vec<(String,
                 }
             }
             "backup_not_offline" => specs.push("offline-backup".into()),
+            "edge_device_vulnerable" | "os_end_of_support" | "no_endpoint_protection" => {
+                let verb = match f.rule.as_str() {
+                    "edge_device_vulnerable" => "patch",
+                    "os_end_of_support" => "upgrade-os",
+                    _ => "edr",
+                };
+                for n in &f.subjects {
+                    if let Node::Asset(id) = n
+                        && model.asset(*id).is_some_and(|a| {
+                            !matches!(a.data.kind, mamori_model::AssetKind::Pc) || a.role().is_some() || a.data.criticality >= mamori_model::Criticality::High
+                        })
+                    {
+                        specs.push(format!("{verb}:{id}"));
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -542,14 +558,10 @@ fn whatif_body(ctx: &Ctx, model: &NetworkModel, a: &Assessment, specs: &str, res
         @if let Some(e) = &error { p.alert.error role="alert" id="whatif-error" { (e) } }
         form method="post" action="/network/whatif" id="whatif-form" {
             input type="hidden" name="csrf" value=(ctx.csrf);
-            label for="changes" { (t(lang, "risk_page.changes")) }
+            label.block for="changes" { (t(lang, "risk_page.changes")) }
             textarea id="changes" name="changes" rows="5" cols="60" placeholder="mfa:4&#10;on-demand:2" { (specs) }
             p.muted { (t(lang, "risk_page.spec_help")) }
             button.primary type="submit" { (t(lang, "risk_page.simulate")) }
-        }
-        section id="suggestions" {
-            h2 { (t(lang, "risk_page.suggestions")) }
-            ul { @for (spec, words) in suggestions(model, a, lang) { li { code.spec { (spec) } " — " (words) } } }
         }
         @if let Some(w) = result {
             section id="whatif-result" {
@@ -589,6 +601,10 @@ fn whatif_body(ctx: &Ctx, model: &NetworkModel, a: &Assessment, specs: &str, res
                 }
             }
         }
+        section id="suggestions" {
+            h2 { (t(lang, "risk_page.suggestions")) }
+            ul { @for (spec, words) in suggestions(model, a, lang) { li { code.spec { (spec) } " — " (words) } } }
+        }
     }
 }
 
@@ -605,9 +621,9 @@ async fn whatif_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     layout(&ctx, &facility_name(&state).await, t(lang, "risk_page.whatif_title"), body)
 }
 
-/// Parses change specs, one per line or separated by spaces.
+/// Parses change specs, one per line (names may contain spaces).
 pub fn parse_changes(model: &NetworkModel, text: &str, lang: Lang) -> Result<Vec<Change>, String> {
-    text.split(|c: char| c == '\n' || c == '\r' || c.is_whitespace())
+    text.lines()
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| Change::parse(s, model).map_err(|e| e.message(lang)))

@@ -544,3 +544,73 @@ async fn network_diagram_in_chromium() {
     }
     c.close().await.unwrap();
 }
+
+/// Risk assessment, attack paths, what-if and the improvement plan in Chromium.
+#[tokio::test]
+async fn risk_whatif_and_plans_in_chromium() {
+    let Some((_driver, c)) = driver().await else { return };
+    for (backend, db) in fresh_databases().await {
+        let s = start(db, Config::default()).await;
+        let base = format!("http://{}", s.addr);
+        login(&c, &base, "manager").await;
+        c.goto(&format!("{base}/network/risk")).await.unwrap();
+        assert_eq!(text(&c, "main h1").await, "リスク評価");
+        let findings = text(&c, "#findings").await;
+        assert!(findings.contains("FortiGate") && findings.contains("多要素認証"), "{backend}: {findings}");
+        assert!(text(&c, "#score").await.contains("リスクスコア ="), "{backend}: the formula is shown");
+        shot(&c, &format!("{backend}-52-risk")).await;
+        // Filter: critical only.
+        c.find(Locator::Css("select[name=severity] option[value=critical]")).await.unwrap().click().await.unwrap();
+        wait_url(&c, |u| u.query().is_some_and(|q| q.contains("severity=critical"))).await;
+        let severities: Vec<String> = {
+            let mut v = Vec::new();
+            for e in c.find_all(Locator::Css("#findings article.finding")).await.unwrap() {
+                v.push(e.attr("data-severity").await.unwrap().unwrap_or_default());
+            }
+            v
+        };
+        assert!(!severities.is_empty() && severities.iter().all(|x| x == "critical"), "{backend}: {severities:?}");
+
+        // Attack paths, and one drawn on the diagram.
+        c.goto(&format!("{base}/network/paths")).await.unwrap();
+        let emr = text(&c, "article.goal[data-goal=emr_data]").await;
+        assert!(emr.contains("インターネットから") && emr.contains("電子カルテサーバ"), "{backend}: {emr}");
+        shot(&c, &format!("{backend}-53-paths")).await;
+        c.find(Locator::Css("article.goal[data-goal=emr_data] div.path[data-path='0'] a")).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#path-steps").await.contains("電子カルテ"), "{backend}");
+        assert!(c.find(Locator::Css("#diagram svg .step")).await.is_ok(), "{backend}: the path is drawn");
+        shot(&c, &format!("{backend}-54-path-on-diagram")).await;
+
+        // What-if: an offline backup, then save it as a plan.
+        c.goto(&format!("{base}/network/whatif")).await.unwrap();
+        assert!(text(&c, "#suggestions").await.contains("offline-backup"), "{backend}");
+        c.find(Locator::Id("changes")).await.unwrap().send_keys("offline-backup\nmfa:4").await.unwrap();
+        c.find(Locator::Css("#whatif-form button")).await.unwrap().click().await.unwrap();
+        let row = text(&c, "#whatif-result tr[data-goal=backups_destroyed] td.after").await;
+        assert_eq!(row, "経路なし", "{backend}");
+        shot(&c, &format!("{backend}-55-whatif")).await;
+        c.find(Locator::Css("#plan-form input[name=title]")).await.unwrap().send_keys("オフラインバックアップと SSL-VPN の多要素認証").await.unwrap();
+        c.find(Locator::Css("#plan-form input[name=owner]")).await.unwrap().send_keys("事務長").await.unwrap();
+        c.find(Locator::Css("#plan-form button")).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#saved").await.contains("保存しました"), "{backend}");
+        let plans = s.store.plans().await.unwrap();
+        assert_eq!(plans.first().map(|p| p.changes.clone()), Some(vec!["offline-backup".to_owned(), "mfa:4".to_owned()]), "{backend}");
+        assert!(plans.first().is_some_and(|p| p.after_score < p.before_score), "{backend}");
+        shot(&c, &format!("{backend}-56-plans")).await;
+        // A bad spec is explained, not a crash.
+        c.goto(&format!("{base}/network/whatif")).await.unwrap();
+        c.find(Locator::Id("changes")).await.unwrap().send_keys("isolate:nowhere").await.unwrap();
+        c.find(Locator::Css("#whatif-form button")).await.unwrap().click().await.unwrap();
+        assert!(text(&c, "#whatif-error").await.contains("isolate:nowhere"), "{backend}");
+        logout(&c, &base).await;
+        // A viewer sees the plans but cannot save one.
+        login(&c, &base, "viewer").await;
+        c.goto(&format!("{base}/network/whatif")).await.unwrap();
+        c.find(Locator::Id("changes")).await.unwrap().send_keys("offline-backup").await.unwrap();
+        c.find(Locator::Css("#whatif-form button")).await.unwrap().click().await.unwrap();
+        text(&c, "#whatif-result").await;
+        assert!(c.find(Locator::Id("plan-form")).await.is_err(), "{backend}");
+        logout(&c, &base).await;
+    }
+    c.close().await.unwrap();
+}

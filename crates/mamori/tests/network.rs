@@ -81,3 +81,68 @@ fn the_diagram_in_every_format() {
     assert!(fails(db, &["diagram", "--diff-from", "2001-01-01"]).contains("記録がありません"));
     assert!(fails(db, &["diagram", "--diff-from", "yesterday"]).contains("yesterday"));
 }
+
+#[tokio::test]
+async fn assess_whatif_and_plans_on_the_demo() {
+    let dir = TempDir::new().unwrap();
+    for (backend, db) in fresh_databases().await {
+        let url = db.url.as_str();
+        ok(url, &["demo"]);
+        // Findings are the result, not a failure: exit 0.
+        let text = ok(url, &["assess"]);
+        for planted in ["FortiGate", "admin", "takahashi", "患者用Wi-Fi", "バックアップ", "常時接続", "多要素認証"] {
+            assert!(text.contains(planted), "{backend}: {planted} not in the assessment");
+        }
+        let json: serde_json::Value = serde_json::from_str(&ok(url, &["assess", "--format", "json"])).unwrap();
+        let rules: Vec<&str> = json["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+        for rule in [
+            "flat_network",
+            "remote_access_no_mfa",
+            "vendor_line_always_on",
+            "edge_device_vulnerable",
+            "guest_wifi_reaches_clinical",
+            "closed_network_dual_homed",
+            "backup_not_offline",
+            "shared_admin_account",
+            "leaver_account_enabled",
+            "no_endpoint_protection",
+            "os_end_of_support",
+            "rdp_smb_reachable",
+            "internet_exposed_service",
+        ] {
+            assert!(rules.contains(&rule), "{backend}: rule {rule} did not fire on the demo: {rules:?}");
+        }
+        let emr = json["goals"].as_array().unwrap().iter().find(|g| g["goal"] == "emr_data").unwrap();
+        assert_eq!(emr["reachable"], true, "{backend}");
+        let first = &emr["paths"][0]["steps"][0];
+        assert_eq!(first["from"]["kind"], "internet", "{backend}: the path starts on the internet");
+        // The HTML report carries the diagram with the path drawn.
+        let html = dir.0.join(format!("{backend}.html"));
+        ok(url, &["assess", "--format", "html", "-o", html.to_str().unwrap()]);
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg") && page.contains("電子カルテ"), "{backend}");
+
+        // What-if: an offline backup makes "backups destroyed" unreachable; nothing is saved.
+        let w: serde_json::Value = serde_json::from_str(&ok(url, &["whatif", "--change", "offline-backup", "--format", "json"])).unwrap();
+        let after = w["goals_after"].as_array().unwrap().iter().find(|g| g[0] == "backups_destroyed").unwrap();
+        assert_eq!(after[1], false, "{backend}: {w}");
+        assert!(w["score_after"].as_f64().unwrap() < w["score_before"].as_f64().unwrap(), "{backend}");
+        let again: serde_json::Value = serde_json::from_str(&ok(url, &["assess", "--format", "json"])).unwrap();
+        assert_eq!(again["score"]["total"], json["score"]["total"], "{backend}: the what-if saved nothing");
+        // Several changes by name and id; a bad spec names itself.
+        let out = ok(url, &["whatif", "--change", "mfa:4", "--change", "on-demand:電子カルテ リモート保守回線（インターネットVPN）", "--change", "patch:1"]);
+        assert!(out.contains("リスクスコア") && out.contains("→"), "{backend}: {out}");
+        let err = fails(url, &["whatif", "--change", "disconnect:999"]);
+        assert!(err.contains("disconnect:999"), "{backend}: {err}");
+        // Saved as a plan with an owner and a date.
+        let o = mamori(url, &["whatif", "--change", "on-demand:2", "--save", "保守回線を必要時のみ接続に", "--owner", "株式会社なにわ医療システム", "--due", "2027-01-31"]);
+        assert!(o.status.success(), "{backend}: {}", String::from_utf8_lossy(&o.stderr));
+        let plans: serde_json::Value = serde_json::from_str(&ok(url, &["plan", "list", "--format", "json"])).unwrap();
+        assert_eq!(plans[0]["changes"][0], "on-demand:2", "{backend}");
+        assert_eq!(plans[0]["status"], "planned", "{backend}");
+        let id = plans[0]["id"].as_i64().unwrap().to_string();
+        ok(url, &["plan", "status", &id, "done"]);
+        assert!(ok(url, &["plan", "list"]).contains("完了"), "{backend}");
+        assert!(!fails(url, &["plan", "status", &id, "finished"]).is_empty(), "{backend}");
+    }
+}
