@@ -329,14 +329,7 @@ impl Store {
         // Removals first (names may be reused by the file), then writes in dependency order.
         let removable = |kind: &str| prune || !matches!(kind, "segments" | "assets" | "vendors");
         for (kind, table, absent) in [("assets", "assets", &ast_absent), ("connections", "external_connections", &con_absent)] {
-            for (id, name) in absent {
-                if removable(kind) {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(*id).execute(&mut *tx.tx).await?;
-                    FacilityApply::note(&mut out.removed, kind, name);
-                } else {
-                    FacilityApply::note(&mut out.kept, kind, name);
-                }
-            }
+            remove_absent(&mut tx, &mut out, kind, table, absent, removable(kind)).await?;
         }
         for s in &doc.segments {
             let id = map(&seg, s.id);
@@ -384,14 +377,7 @@ impl Store {
             write_connection(&mut tx, Some(id), &c).await?;
         }
         for (kind, table, absent) in [("segments", "segments", &seg_absent), ("vendors", "vendors", &ven_absent)] {
-            for (id, name) in absent {
-                if removable(kind) {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(*id).execute(&mut *tx.tx).await?;
-                    FacilityApply::note(&mut out.removed, kind, name);
-                } else {
-                    FacilityApply::note(&mut out.kept, kind, name);
-                }
-            }
+            remove_absent(&mut tx, &mut out, kind, table, absent, removable(kind)).await?;
         }
         diff_replaced(&mut out, "policies", &current.policies, &doc.policies, |p| p.name.clone().unwrap_or_else(|| format!("{} → {}", p.from.code(), p.to.code())));
         for p in &doc.policies {
@@ -548,6 +534,19 @@ impl Store {
         tx.audit(actor, "plan.status", "plan", Some(id), d).await?;
         tx.commit().await
     }
+}
+
+/// Deletes the rows the file no longer lists (`remove`), or reports them as kept.
+async fn remove_absent(tx: &mut WriteTx<'_>, out: &mut FacilityApply, kind: &str, table: &str, absent: &[(Id, String)], remove: bool) -> Result<()> {
+    for (id, name) in absent {
+        if remove {
+            sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(*id).execute(&mut *tx.tx).await?;
+            FacilityApply::note(&mut out.removed, kind, name);
+        } else {
+            FacilityApply::note(&mut out.kept, kind, name);
+        }
+    }
+    Ok(())
 }
 
 fn same_segment(a: &mamori_model::Segment, b: &mamori_model::Segment) -> bool {

@@ -195,34 +195,38 @@ fn download(content_type: &'static str, body: String) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-async fn diagram_svg(State(state): State<AppState>, ctx: Ctx, Query(p): Query<DiagramParams>) -> Response {
-    if let Err(r) = not_vendor(&ctx) {
+#[derive(Clone, Copy)]
+enum Export {
+    Svg,
+    Dot,
+    Mermaid,
+}
+
+async fn export(state: &AppState, ctx: &Ctx, p: &DiagramParams, format: Export) -> Response {
+    if let Err(r) = not_vendor(ctx) {
         return r;
     }
-    match drawing(&state, ctx.lang, &p).await {
-        Ok((m, o, _)) => download("image/svg+xml; charset=utf-8", mamori_diagram::to_svg(&m, &o)),
-        Err(e) => store_error_page(ctx.lang, &e),
+    let (m, o) = match drawing(state, ctx.lang, p).await {
+        Ok((m, o, _)) => (m, o),
+        Err(e) => return store_error_page(ctx.lang, &e),
+    };
+    match format {
+        Export::Svg => download("image/svg+xml; charset=utf-8", mamori_diagram::to_svg(&m, &o)),
+        Export::Dot => download("text/vnd.graphviz; charset=utf-8", mamori_diagram::to_dot(&m, &o)),
+        Export::Mermaid => download("text/plain; charset=utf-8", mamori_diagram::to_mermaid(&m, &o)),
     }
+}
+
+async fn diagram_svg(State(state): State<AppState>, ctx: Ctx, Query(p): Query<DiagramParams>) -> Response {
+    export(&state, &ctx, &p, Export::Svg).await
 }
 
 async fn diagram_dot(State(state): State<AppState>, ctx: Ctx, Query(p): Query<DiagramParams>) -> Response {
-    if let Err(r) = not_vendor(&ctx) {
-        return r;
-    }
-    match drawing(&state, ctx.lang, &p).await {
-        Ok((m, o, _)) => download("text/vnd.graphviz; charset=utf-8", mamori_diagram::to_dot(&m, &o)),
-        Err(e) => store_error_page(ctx.lang, &e),
-    }
+    export(&state, &ctx, &p, Export::Dot).await
 }
 
 async fn diagram_mermaid(State(state): State<AppState>, ctx: Ctx, Query(p): Query<DiagramParams>) -> Response {
-    if let Err(r) = not_vendor(&ctx) {
-        return r;
-    }
-    match drawing(&state, ctx.lang, &p).await {
-        Ok((m, o, _)) => download("text/plain; charset=utf-8", mamori_diagram::to_mermaid(&m, &o)),
-        Err(e) => store_error_page(ctx.lang, &e),
-    }
+    export(&state, &ctx, &p, Export::Mermaid).await
 }
 
 /// Worst finding per device and per line: open vulnerabilities and the risk rules' findings.
