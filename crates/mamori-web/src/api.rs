@@ -54,6 +54,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/vulns", get(vulns))
         .route("/vulns/{id}", get(vuln_detail))
         .route("/feeds", get(feeds))
+        .route("/network", get(network))
+        .route("/network/assessment", get(network_assessment))
+        .route("/network/plans", get(network_plans))
 }
 
 /// An error, as every endpoint reports it.
@@ -146,8 +149,8 @@ impl FromRequestParts<AppState> for ApiUser {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "mamori API", version = "1", description = "施設の資産台帳・構成情報・監査ログ / Facility inventory, configuration and audit log."),
-    paths(me, facility, dashboard, list_assets, create_asset, get_asset, update_asset, delete_asset, segments, vendors, contracts, accounts, connections, contacts, audit, unregistered, stocktake, checklist, checklist_roadmap, contract_matrix, vulns, vuln_detail, feeds),
-    components(schemas(ApiError, AssetPage, DashboardBody, Attention, attention::Severity, Asset, AssetData, mamori_model::Interface, mamori_model::Software, mamori_model::Criticality, AssetKind, Segment, mamori_model::SegmentPurpose, Vendor, mamori_model::VendorKind, Contract, Account, mamori_model::AccountPrivilege, ExternalConnection, mamori_model::ConnectionKind, mamori_model::Authentication, Contact, Facility, mamori_model::FacilityKind, AuditEntry, User, Role, DiscoveredDevice, StocktakeReport, mamori_store::StocktakeSummary, mamori_store::StocktakeAsset, mamori_store::StocktakeAccount, mamori_store::StocktakeEos, ChecklistView, ItemView, LineView, ChecklistAnswer, EvidenceFileRef, Evidence, EvidenceStatus, RoadmapStep, mamori_model::checklist::ChecklistItem, mamori_model::checklist::ChecklistSection, mamori_model::Confidence, mamori_model::DeviceClass, mamori_model::SheetKind, Matrix, MatrixRow, Responsibility)),
+    paths(me, facility, dashboard, list_assets, create_asset, get_asset, update_asset, delete_asset, segments, vendors, contracts, accounts, connections, contacts, audit, unregistered, stocktake, checklist, checklist_roadmap, contract_matrix, vulns, vuln_detail, feeds, network, network_assessment, network_plans),
+    components(schemas(ApiError, AssetPage, DashboardBody, Attention, attention::Severity, Asset, AssetData, mamori_model::Interface, mamori_model::Software, mamori_model::Criticality, AssetKind, Segment, mamori_model::SegmentPurpose, Vendor, mamori_model::VendorKind, Contract, Account, mamori_model::AccountPrivilege, ExternalConnection, mamori_model::ConnectionKind, mamori_model::Authentication, Contact, Facility, mamori_model::FacilityKind, AuditEntry, User, Role, DiscoveredDevice, StocktakeReport, mamori_store::StocktakeSummary, mamori_store::StocktakeAsset, mamori_store::StocktakeAccount, mamori_store::StocktakeEos, ChecklistView, ItemView, LineView, ChecklistAnswer, EvidenceFileRef, Evidence, EvidenceStatus, RoadmapStep, mamori_model::checklist::ChecklistItem, mamori_model::checklist::ChecklistSection, mamori_model::Confidence, mamori_model::DeviceClass, mamori_model::SheetKind, Matrix, MatrixRow, Responsibility, mamori_store::network::RiskPlan)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -445,4 +448,30 @@ async fn vuln_detail(State(s): State<AppState>, u: ApiUser, Path(id): Path<Strin
 async fn feeds(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<serde_json::Value>> {
     let st = s.store.feed_status(&crate::today_jst()).await.map_err(|e| store_fail(u.lang, &e))?;
     Ok(Json(serde_json::to_value(st).unwrap_or_default()))
+}
+
+/// The whole facility as the diagram and the risk engine read it (segments, assets,
+/// connections, filtering policies, accounts, backups, open vulnerability facts).
+#[utoipa::path(get, path = "/api/v1/network", responses((status = 200, body = Object), (status = 403, body = ApiError)))]
+async fn network(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<serde_json::Value>> {
+    u.require(u.user.role != Role::Vendor)?;
+    let m = s.store.network_model().await.map_err(|e| store_fail(u.lang, &e))?;
+    Ok(Json(serde_json::to_value(m).unwrap_or_default()))
+}
+
+/// The risk assessment: findings, what needs checking, attack paths per goal, the score with
+/// its formula.
+#[utoipa::path(get, path = "/api/v1/network/assessment", responses((status = 200, body = Object), (status = 403, body = ApiError)))]
+async fn network_assessment(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<serde_json::Value>> {
+    u.require(u.user.role != Role::Vendor)?;
+    let m = s.store.network_model().await.map_err(|e| store_fail(u.lang, &e))?;
+    let a = mamori_risk::assess(&m, u.lang);
+    Ok(Json(serde_json::to_value(a).unwrap_or_default()))
+}
+
+/// Improvement plans saved from the what-if simulation.
+#[utoipa::path(get, path = "/api/v1/network/plans", responses((status = 200, body = Vec<mamori_store::network::RiskPlan>), (status = 403, body = ApiError)))]
+async fn network_plans(State(s): State<AppState>, u: ApiUser) -> ApiResult<Json<Vec<mamori_store::network::RiskPlan>>> {
+    u.require(u.user.role != Role::Vendor)?;
+    Ok(Json(s.store.plans().await.map_err(|e| store_fail(u.lang, &e))?))
 }

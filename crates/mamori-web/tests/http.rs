@@ -14,7 +14,7 @@ async fn pages_require_login_and_send_security_headers() {
     for (backend, db) in fresh_databases().await {
         let s = start(db, Config::default()).await;
         let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        for path in ["/", "/assets", "/assets/1", "/audit", "/users"] {
+        for path in ["/", "/assets", "/assets/1", "/audit", "/users", "/network", "/network/diagram.svg", "/network/risk", "/network/whatif", "/network/plans"] {
             let r = c.get(s.url(path)).send().await.unwrap();
             assert_eq!(r.status(), 303, "{backend} {path}");
             assert!(r.headers()["location"].to_str().unwrap().starts_with("/login?next="));
@@ -102,6 +102,16 @@ async fn roles_are_enforced() {
         assert!(s.store.get_asset(1, None).await.is_ok());
         assert_eq!(viewer.get(s.url("/audit")).send().await.unwrap().status(), 403);
         assert_eq!(viewer.get(s.url("/users")).send().await.unwrap().status(), 403);
+        // Network pages: a viewer may look and simulate, not save a plan; a forged token is refused.
+        assert_eq!(viewer.get(s.url("/network/risk")).send().await.unwrap().status(), 200);
+        let r = viewer.post(s.url("/network/plans")).form(&[("csrf", csrf.as_str()), ("title", "x"), ("changes", "mfa:4")]).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{backend}");
+        let r = viewer.post(s.url("/network/whatif")).form(&[("csrf", "forged"), ("changes", "mfa:4")]).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{backend}");
+        assert!(s.store.plans().await.unwrap().is_empty(), "{backend}");
+        let svg = viewer.get(s.url("/network/diagram.svg?page=a4")).send().await.unwrap();
+        assert!(svg.headers()["content-type"].to_str().unwrap().starts_with("image/svg+xml"), "{backend}");
+        assert!(svg.text().await.unwrap().contains("width=\"297mm\""), "{backend}");
 
         let (vendor, _) = login(&s, "vendor").await;
         let snap = common::demo();
@@ -118,6 +128,9 @@ async fn roles_are_enforced() {
             assert!(!dash.contains(&c.name), "{backend}: vendor dashboard shows {}", c.name);
         }
         assert!(!dash.contains("共用されている管理者アカウント"), "{backend}: accounts are not the vendor's");
+        for path in ["/network", "/network/diagram.svg", "/network/risk", "/network/paths", "/network/whatif", "/network/plans"] {
+            assert_eq!(vendor.get(s.url(path)).send().await.unwrap().status(), 403, "{backend}: a vendor sees no facility-wide {path}");
+        }
         let api: serde_json::Value = vendor.get(s.url("/api/v1/dashboard")).send().await.unwrap().json().await.unwrap();
         for c in snap.external_connections.iter().filter(|c| c.vendor_id != Some(s.vendor_id)) {
             assert!(!api.to_string().contains(&c.name), "{backend}: vendor API dashboard shows {}", c.name);
@@ -271,6 +284,21 @@ async fn json_api_with_tokens_and_openapi() {
         let feeds: Value = c.get(s.url("/api/v1/feeds")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
         assert!(feeds.as_array().unwrap().iter().any(|f| f["kind"] == "nvd" && f["records"] == 1), "{backend}: {feeds}");
         assert_eq!(c.get(s.url("/api/v1/vulns/CVE-1999-0001")).bearer_auth(&vt).send().await.unwrap().status(), 404);
+
+        // The network model and its assessment: the FortiGate's KEV finding is now a fact the
+        // risk engine uses; a vendor does not get the whole facility.
+        for p in ["/api/v1/network", "/api/v1/network/assessment", "/api/v1/network/plans"] {
+            assert!(doc["paths"][p].is_object(), "openapi documents {p}");
+            assert_eq!(c.get(s.url(p)).bearer_auth(&vendor_token).send().await.unwrap().status(), 403, "{backend}: {p}");
+        }
+        let model: Value = c.get(s.url("/api/v1/network")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        assert_eq!(model["policies"].as_array().map(Vec::len), Some(8), "{backend}");
+        assert!(model["vulns"].as_array().unwrap().iter().any(|v| v["vuln_id"] == "CVE-2024-21762" && v["network"] == true), "{backend}: {}", model["vulns"]);
+        let a: Value = c.get(s.url("/api/v1/network/assessment")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        let edge = a["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "edge_device_vulnerable").unwrap();
+        assert!(edge["evidence"].to_string().contains("CVE-2024-21762"), "{backend}: {edge}");
+        let plans: Value = c.get(s.url("/api/v1/network/plans")).bearer_auth(&vt).send().await.unwrap().json().await.unwrap();
+        assert_eq!(plans, Value::Array(vec![]), "{backend}");
     }
 }
 
