@@ -158,10 +158,11 @@ pub async fn diagram(store: &Store, lang: Lang, a: &DiagramArgs) -> CliResult {
             PageArg::A4 => mamori_diagram::Page::A4,
             PageArg::A3 => mamori_diagram::Page::A3,
         },
-        severity: mamori_web::network::vuln_severity(&now),
         expanded: a.expand.iter().cloned().collect(),
         ..Default::default()
     };
+    // Colours: the worst open vulnerability or risk finding, as on the web page.
+    (opts.severity, opts.connection_severity) = mamori_web::network::severities(&now, &mamori_risk::assess(&now, lang));
     let mut model = now;
     if let Some(from) = &a.diff_from {
         let path = std::path::Path::new(from);
