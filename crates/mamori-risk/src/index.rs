@@ -1,6 +1,6 @@
 //! Lookup tables over a model, built once per assessment in O(assets + segments + policies).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mamori_model::network::{NetworkModel, Service, SystemRole, Zone};
 use mamori_model::{Account, Asset, AssetKind, ConnectionKind, ExternalConnection, Id, Segment, SegmentPurpose};
@@ -8,11 +8,18 @@ use mamori_model::{Account, Asset, AssetKind, ConnectionKind, ExternalConnection
 pub(crate) struct Index<'m> {
     pub model: &'m NetworkModel,
     /// Asset id → position in `model.assets`.
-    pub asset_pos: BTreeMap<Id, usize>,
+    pub asset_pos: HashMap<Id, usize>,
     /// Per asset (by position): its segments.
     pub segs: Vec<Vec<Id>>,
     /// Per asset: its services (`None`: nobody knows).
     pub services: Vec<Option<Vec<Service>>>,
+    /// Per asset: its services as ids into `svc_table` (same order as `services`), so
+    /// reachability compares small integers instead of strings.
+    pub svc_ids: Vec<Option<Box<[u32]>>>,
+    /// The distinct services of the model (interned).
+    pub svc_table: Vec<Service>,
+    /// Per interned service: whether it is SMB or RDP.
+    pub svc_smb_rdp: Vec<bool>,
     /// Per asset: whether it offers SMB or RDP.
     pub smb_rdp: Vec<bool>,
     /// Per asset: its role.
@@ -28,6 +35,10 @@ pub(crate) struct Index<'m> {
     /// Assets evaluated one by one (named by a policy, internet-facing, on a WAN segment,
     /// terminating a connection); every other asset is evaluated with its segment.
     pub named_to: BTreeSet<Id>,
+    /// Per asset (by position): whether its id is in `named_to`.
+    pub is_named: Vec<bool>,
+    /// Asset id → positions of its entries in `model.vulns`, in model order.
+    pub vulns_of: HashMap<Id, Vec<usize>>,
     /// Assets named as a policy's source: they are positions of their own.
     pub named_from: BTreeSet<Id>,
     /// Segments holding at least one named asset.
@@ -37,7 +48,10 @@ pub(crate) struct Index<'m> {
 impl<'m> Index<'m> {
     pub fn new(model: &'m NetworkModel) -> Self {
         let segments: BTreeMap<Id, &Segment> = model.segments.iter().map(|s| (s.id, s)).collect();
-        let mut asset_pos = BTreeMap::new();
+        let mut asset_pos = HashMap::with_capacity(model.assets.len());
+        let mut svc_ids = Vec::with_capacity(model.assets.len());
+        let mut svc_table: Vec<Service> = Vec::new();
+        let mut svc_lookup: HashMap<Service, u32> = HashMap::new();
         let mut segs = Vec::with_capacity(model.assets.len());
         let mut services = Vec::with_capacity(model.assets.len());
         let mut roles = Vec::with_capacity(model.assets.len());
@@ -67,6 +81,16 @@ impl<'m> Index<'m> {
             segs.push(s);
             let svc = a.services();
             smb_rdp.push(svc.as_ref().is_some_and(|l| l.iter().any(is_smb_rdp)));
+            svc_ids.push(svc.as_ref().map(|list| {
+                list.iter()
+                    .map(|x| {
+                        *svc_lookup.entry(x.clone()).or_insert_with(|| {
+                            svc_table.push(x.clone());
+                            (svc_table.len() - 1) as u32
+                        })
+                    })
+                    .collect::<Box<[u32]>>()
+            }));
             services.push(svc);
             roles.push(a.role());
         }
@@ -111,8 +135,19 @@ impl<'m> Index<'m> {
                 named_segs.extend(segs.get(*p).into_iter().flatten().copied());
             }
         }
+        let is_named = model.assets.iter().map(|a| named_to.contains(&a.id)).collect();
+        let svc_smb_rdp = svc_table.iter().map(is_smb_rdp).collect();
+        let mut vulns_of: HashMap<Id, Vec<usize>> = HashMap::new();
+        for (i, v) in model.vulns.iter().enumerate() {
+            vulns_of.entry(v.asset_id).or_default().push(i);
+        }
         Index {
             named_segs,
+            svc_ids,
+            svc_table,
+            svc_smb_rdp,
+            is_named,
+            vulns_of,
             model,
             asset_pos,
             segs,
