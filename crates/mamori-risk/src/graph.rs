@@ -34,13 +34,14 @@
 //!  G5 medical:         access(P) ∧ reach(P, medical device)         → goal(medical_device)
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap};
 
 use mamori_i18n::{Lang, t, tf};
 use mamori_model::network::SystemRole;
 use mamori_model::{AccountPrivilege, AssetKind, Authentication, BackupMedium, ConnectionKind, Id, SegmentPurpose};
 use serde::{Deserialize, Serialize};
 
+use crate::fxhash::FxMap;
 use crate::index::Index;
 use crate::reach::{Flow, Reach, Src};
 use crate::rules::{eos_passed, exploitable_vuln_positions, firmware_hits, is_edge_device};
@@ -255,6 +256,7 @@ struct Weight {
 /// What makes an asset a target (base facts).
 struct Target {
     pos: usize,
+    id: Id,
     /// Positions in `model.vulns` of its exploitable vulnerabilities.
     vulns: Vec<u32>,
     kev: bool,
@@ -266,7 +268,7 @@ struct Target {
 
 struct Graph {
     nodes: Vec<GNode>,
-    ids: HashMap<GNode, u32>,
+    ids: FxMap<GNode, u32>,
     edges: Vec<Edge>,
     weights: Vec<Weight>,
     shown: Vec<Node>,
@@ -303,6 +305,11 @@ impl Graph {
     fn push(&mut self, from: GNode, to: GNode, kind: StepKind, lik: f64, target: Option<Node>, causes: Causes) {
         let from = self.node(from);
         let to = self.node(to);
+        self.push_ids(from, to, kind, lik, target, causes);
+    }
+
+    /// [`Graph::push`] with nodes already numbered.
+    fn push_ids(&mut self, from: u32, to: u32, kind: StepKind, lik: f64, target: Option<Node>, causes: Causes) {
         let weight = self.weight(lik);
         let shown = match target {
             Some(n) => {
@@ -361,19 +368,19 @@ fn target_steps(
     buf: &mut Vec<ICause>,
     mut emit: impl FnMut(StepKind, GNode, f64, Option<Node>, &[ICause]),
 ) {
-    let (Some(a), Some(first)) = (idx.model.assets.get(t.pos), flows.first()) else { return };
+    let Some(first) = flows.first() else { return };
     let fc = flow_cause(src, t.pos, first);
     if !t.vulns.is_empty() {
         buf.clear();
         buf.extend(t.vulns.iter().map(|v| ICause::Vuln(*v)));
         buf.push(fc);
         let lik = if t.kev { w::EXPLOIT_KEV } else { w::EXPLOIT_CRITICAL };
-        emit(StepKind::Exploit, GNode::Control(a.id), lik, None, buf);
+        emit(StepKind::Exploit, GNode::Control(t.id), lik, None, buf);
     }
     if t.firmware {
         buf.clear();
-        buf.extend([ICause::EdgeFirmware(a.id), fc]);
-        emit(StepKind::ExploitFirmware, GNode::Control(a.id), w::EXPLOIT_FIRMWARE, None, buf);
+        buf.extend([ICause::EdgeFirmware(t.id), fc]);
+        emit(StepKind::ExploitFirmware, GNode::Control(t.id), w::EXPLOIT_FIRMWARE, None, buf);
     }
     if t.eos {
         let services = idx.svc_ids.get(t.pos).and_then(|s| s.as_deref()).unwrap_or(&[]);
@@ -382,20 +389,20 @@ fn target_steps(
         };
         if let Some(f) = flows.iter().find(is_smb_rdp) {
             buf.clear();
-            buf.extend([ICause::Eos(a.id), flow_cause(src, t.pos, f)]);
+            buf.extend([ICause::Eos(t.id), flow_cause(src, t.pos, f)]);
             let lik = if t.no_edr {
-                buf.push(ICause::NoEdr(a.id));
+                buf.push(ICause::NoEdr(t.id));
                 w::LATERAL_NO_EDR
             } else {
                 w::LATERAL
             };
-            emit(StepKind::Lateral, GNode::Control(a.id), lik, None, buf);
+            emit(StepKind::Lateral, GNode::Control(t.id), lik, None, buf);
         }
     }
     if t.medical {
         buf.clear();
         buf.push(fc);
-        emit(StepKind::ReachDevice, GNode::Goal(Goal::MedicalDevice), w::GOAL, Some(Node::Asset(a.id)), buf);
+        emit(StepKind::ReachDevice, GNode::Goal(Goal::MedicalDevice), w::GOAL, Some(Node::Asset(t.id)), buf);
     }
 }
 
@@ -433,7 +440,7 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
     let model = idx.model;
     let mut g = Graph {
         nodes: Vec::new(),
-        ids: HashMap::new(),
+        ids: FxMap::default(),
         edges: Vec::new(),
         weights: Vec::new(),
         shown: Vec::new(),
@@ -532,7 +539,7 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
         if vulns.is_empty() && !firmware && !eos && !medical {
             continue;
         }
-        targets.push(Target { pos, vulns, kev, firmware, eos, no_edr: a.data.endpoint_protection == Some(false), medical });
+        targets.push(Target { pos, id: a.id, vulns, kev, firmware, eos, no_edr: a.data.endpoint_protection == Some(false), medical });
     }
 
     // Positions: the internet, remote-access lines, segments, and assets policies name as a source.
@@ -557,9 +564,12 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
     let mut flows: Vec<Flow> = Vec::new();
     let mut buf: Vec<ICause> = Vec::new();
     let mut steps: Vec<(StepKind, GNode, f64, Option<Node>)> = Vec::new();
+    // Node numbers of `Control(target)`, once numbered (`node` is idempotent: caching it does
+    // not change the numbering).
+    let mut control_ids: Vec<u32> = vec![NONE; targets.len()];
     for (pi, (gn, src)) in positions.iter().enumerate() {
+        let mut from_id = NONE;
         for (ti, t) in targets.iter().enumerate() {
-            let Some(a) = model.assets.get(t.pos) else { continue };
             if idx.segs.get(t.pos).is_none_or(|s| !s.iter().any(|x| reach.touches_segment(idx, *src, *x))) {
                 continue;
             }
@@ -571,13 +581,25 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
             if flows.is_empty() {
                 continue;
             }
-            if *gn == GNode::Control(a.id) || *gn == GNode::Exec(a.id) {
+            if *gn == GNode::Control(t.id) || *gn == GNode::Exec(t.id) {
                 continue;
             }
             steps.clear();
             target_steps(idx, *src, t, &flows, &mut buf, |kind, to, lik, shown, _| steps.push((kind, to, lik, shown)));
             for (kind, to, lik, shown) in steps.drain(..) {
-                g.push(*gn, to, kind, lik, shown, Causes::Target { position: pi as u32, target: ti as u32 });
+                if from_id == NONE {
+                    from_id = g.node(*gn);
+                }
+                let to_id = match (to, control_ids.get_mut(ti)) {
+                    (GNode::Control(x), Some(c)) if x == t.id => {
+                        if *c == NONE {
+                            *c = g.node(to);
+                        }
+                        *c
+                    }
+                    _ => g.node(to),
+                };
+                g.push_ids(from_id, to_id, kind, lik, shown, Causes::Target { position: pi as u32, target: ti as u32 });
             }
         }
     }
@@ -789,7 +811,7 @@ struct Search<'a> {
     adj: &'a Csr,
     h: Vec<u64>,
     m: Metric,
-    sorted: HashMap<u32, Vec<(u64, u32)>>,
+    sorted: FxMap<u32, Vec<(u64, u32)>>,
 }
 
 impl Search<'_> {
@@ -1148,7 +1170,7 @@ pub(crate) fn attack_goals(idx: &Index, reach: &Reach, lang: Lang, k: usize) -> 
         };
         for (metric, label) in [(Metric::Shortest, "shortest"), (Metric::Likely, "likely")] {
             let h = heuristic(&g, &radj, gid, metric);
-            let mut search = Search { g: &g, adj: &adj, h, m: metric, sorted: HashMap::new() };
+            let mut search = Search { g: &g, adj: &adj, h, m: metric, sorted: FxMap::default() };
             add(search.k_best(start, gid, k, None), label, k, &mut chosen, &mut chosen_keys);
             if metric == Metric::Likely {
                 // The most likely path through each entry point, so every way in is shown.

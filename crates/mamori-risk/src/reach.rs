@@ -10,7 +10,7 @@
 //! when they are marked internet-facing and no rule matches (assumption). A connection reaches
 //! its terminating device and its landing segment, plus what policies allow.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use mamori_i18n::{Lang, tf};
@@ -18,6 +18,7 @@ use mamori_model::network::{Policy, PolicyAction, Service, Zone};
 use mamori_model::{Id, SegmentPurpose};
 use serde::{Deserialize, Serialize};
 
+use crate::fxhash::FxMap;
 use crate::index::{Index, service_label};
 
 /// A position traffic starts from.
@@ -100,9 +101,9 @@ impl SegTable {
 pub(crate) struct Reach {
     /// (source, destination segment) → allowed service keys of the segment's (non-named)
     /// assets.
-    seg: HashMap<(Src, Id), SegTable>,
+    seg: FxMap<(Src, Id), SegTable>,
     /// (source, named asset) → its allowed flows, in (segment, service) order.
-    named: HashMap<(Src, Id), Vec<Flow>>,
+    named: FxMap<(Src, Id), Vec<Flow>>,
     pub router_defaults: BTreeSet<(Id, Id, Id)>,
     pub facing_defaults: BTreeSet<Id>,
     pub unknown_services: usize,
@@ -182,8 +183,8 @@ impl Reach {
         }
 
         let mut r = Reach {
-            seg: HashMap::new(),
-            named: HashMap::new(),
+            seg: FxMap::default(),
+            named: FxMap::default(),
             router_defaults: BTreeSet::new(),
             facing_defaults: BTreeSet::new(),
             unknown_services,

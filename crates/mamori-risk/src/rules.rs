@@ -7,7 +7,7 @@ use mamori_model::{
     AccountPrivilege, Asset, AssetKind, Authentication, BackupMedium, ConnectionKind, Id, SegmentPurpose,
 };
 
-use crate::index::{Index, service_label};
+use crate::index::{Index, NO_LIST, service_label};
 use crate::reach::{Reach, Src, Via, via_text};
 use crate::tables::{self, FirmwareKind};
 use crate::{Node, RuleState};
@@ -568,6 +568,11 @@ fn rdp_smb_reachable(idx: &Index, reach: &Reach, lang: Lang, out: &mut Vec<Hit>)
     // Per asset (by the position its id maps to): the last source that listed it, so an asset
     // with several segments is listed once per source.
     let mut listed_by: Vec<usize> = vec![usize::MAX; idx.model.assets.len()];
+    // Per service list (`Index::svc_lists`): the answer for the current (source, segment),
+    // valid when its stamp is the current one. Non-named assets with the same services are
+    // reached alike.
+    let mut memo: Vec<(usize, Option<usize>)> = vec![(usize::MAX, None); idx.svc_lists.len()];
+    let mut stamp = 0usize;
     for (si, (src, node, name)) in sources.into_iter().enumerate() {
         // (asset id, position, index of the SMB/RDP service reached).
         let mut hits: Vec<(Id, usize, usize)> = Vec::new();
@@ -578,26 +583,37 @@ fn rdp_smb_reachable(idx: &Index, reach: &Reach, lang: Lang, out: &mut Vec<Hit>)
             let table = reach.seg_table(src, *seg);
             // The segment's non-named assets are reached on SMB/RDP only when the table allows
             // such a key from outside the segment: otherwise none of them can be listed.
-            let table_hits = table.is_some_and(|t| t.any(|k, via| counts(via) && smb_rdp_key(k)));
+            let table = table.filter(|t| t.any(|k, via| counts(via) && smb_rdp_key(k)));
+            stamp += 1;
             for pos in members {
-                let Some(a) = idx.model.assets.get(*pos) else { continue };
                 if !idx.smb_rdp.get(*pos).copied().unwrap_or(false) {
                     continue;
                 }
-                let canon = idx.pos(a.id).unwrap_or(*pos);
+                let canon = idx.canon.get(*pos).map(|c| *c as usize).unwrap_or(*pos);
                 if listed_by.get(canon).is_some_and(|x| *x == si) {
                     continue;
                 }
+                let Some(id) = idx.ids.get(*pos).copied() else { continue };
                 // The first flow into this segment, from outside it, on SMB or RDP.
                 let found = if idx.is_named.get(*pos).copied().unwrap_or(false) {
                     let services = idx.svc_ids.get(*pos).and_then(|s| s.as_deref()).unwrap_or(&[]);
-                    reach.named_flows(src, a.id).iter().find_map(|f| {
+                    reach.named_flows(src, id).iter().find_map(|f| {
                         let i = f.service?;
                         (counts(f.via) && f.segment == *seg && smb_rdp_key(services.get(i).copied())).then_some(i)
                     })
-                } else if table_hits && let Some(t) = table {
-                    let services = idx.svc_ids.get(*pos).and_then(|s| s.as_deref()).unwrap_or(&[]);
-                    services.iter().position(|k| smb_rdp_key(Some(*k)) && t.get(Some(*k)).is_some_and(counts))
+                } else if let Some(t) = table {
+                    // `smb_rdp` is set: the services are known.
+                    let list = idx.svc_list.get(*pos).copied().unwrap_or(NO_LIST);
+                    match memo.get_mut(list as usize) {
+                        Some((st, answer)) if *st == stamp => *answer,
+                        Some((st, answer)) => {
+                            let services = idx.svc_lists.get(list as usize).map(|l| &l[..]).unwrap_or(&[]);
+                            *answer = services.iter().position(|k| smb_rdp_key(Some(*k)) && t.get(Some(*k)).is_some_and(counts));
+                            *st = stamp;
+                            *answer
+                        }
+                        None => None,
+                    }
                 } else {
                     None
                 };
@@ -605,7 +621,7 @@ fn rdp_smb_reachable(idx: &Index, reach: &Reach, lang: Lang, out: &mut Vec<Hit>)
                     if let Some(x) = listed_by.get_mut(canon) {
                         *x = si;
                     }
-                    hits.push((a.id, *pos, i));
+                    hits.push((id, *pos, i));
                 }
             }
         }
