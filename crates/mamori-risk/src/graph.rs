@@ -569,12 +569,13 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
     let mut control_ids: Vec<u32> = vec![NONE; targets.len()];
     for (pi, (gn, src)) in positions.iter().enumerate() {
         let mut from_id = NONE;
+        let row = reach.row(*src);
         for (ti, t) in targets.iter().enumerate() {
-            if idx.segs.get(t.pos).is_none_or(|s| !s.iter().any(|x| reach.touches_segment(idx, *src, *x))) {
+            if idx.segs.get(t.pos).is_none_or(|s| !s.iter().any(|x| row.touches(idx, *x))) {
                 continue;
             }
             flows.clear();
-            reach.visit_flows(idx, *src, t.pos, |f| {
+            row.visit_flows(idx, t.pos, |f| {
                 flows.push(f);
                 std::ops::ControlFlow::<()>::Continue(())
             });
@@ -721,22 +722,48 @@ enum Metric {
 }
 
 fn edge_cost(g: &Graph, e: &Edge, m: Metric) -> u64 {
-    let steps: u64 = if e.kind == StepKind::Harvest { 0 } else { 1 };
     let lc = g.weights.get(e.weight as usize).map(|w| w.lcost).unwrap_or(0);
+    cost(lc, e.kind == StepKind::Harvest, m)
+}
+
+fn cost(lcost: u64, harvest: bool, m: Metric) -> u64 {
+    let steps: u64 = if harvest { 0 } else { 1 };
     match m {
-        Metric::Shortest => (steps << 40) + lc,
-        Metric::Likely => lc * 1024 + steps,
+        Metric::Shortest => (steps << 40) + lcost,
+        Metric::Likely => lcost * 1024 + steps,
     }
 }
 
-/// Edge lists per node in compressed form (one allocation), each list in edge order.
+/// An edge's cost class: its weight and whether it is a harvest step (free in step count).
+fn cost_key(e: &Edge) -> u16 {
+    e.weight.saturating_mul(2) + u16::from(e.kind == StepKind::Harvest)
+}
+
+/// Costs by [`cost_key`] for a metric: `table[cost_key(e)] == edge_cost(g, e, m)`.
+fn cost_table(g: &Graph, m: Metric) -> Vec<u64> {
+    g.weights.iter().flat_map(|w| [cost(w.lcost, false, m), cost(w.lcost, true, m)]).collect()
+}
+
+/// Edge lists per node in compressed form (one allocation each), each list in edge order.
+/// The forward lists hold edge indices (`edges`); the reverse lists, used only by Dijkstra,
+/// hold each edge's other end and cost class instead (`other`, `keys`), so that Dijkstra reads
+/// memory in order rather than jumping into the large edge array.
 struct Csr {
     offsets: Vec<u32>,
     edges: Vec<u32>,
+    other: Vec<u32>,
+    keys: Vec<u16>,
+}
+
+/// Which lists a [`Csr`] holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lists {
+    Edges,
+    EndsAndCosts,
 }
 
 impl Csr {
-    fn new(n: usize, g: &Graph, end: impl Fn(&Edge) -> u32) -> Csr {
+    fn new(n: usize, g: &Graph, lists: Lists, end: impl Fn(&Edge) -> u32, other_end: impl Fn(&Edge) -> u32) -> Csr {
         let mut offsets = vec![0u32; n + 1];
         for e in &g.edges {
             if let Some(c) = offsets.get_mut(end(e) as usize + 1) {
@@ -750,27 +777,43 @@ impl Csr {
             }
         }
         let mut next = offsets.clone();
-        let mut edges = vec![0u32; g.edges.len()];
+        let m = g.edges.len();
+        let (mut edges, mut other, mut keys) = match lists {
+            Lists::Edges => (vec![0u32; m], Vec::new(), Vec::new()),
+            Lists::EndsAndCosts => (Vec::new(), vec![0u32; m], vec![0u16; m]),
+        };
         for (i, e) in g.edges.iter().enumerate() {
-            if let Some(slot) = next.get_mut(end(e) as usize)
-                && let Some(x) = edges.get_mut(*slot as usize)
-            {
-                *x = i as u32;
+            if let Some(slot) = next.get_mut(end(e) as usize) {
+                let at = *slot as usize;
+                if let Some(x) = edges.get_mut(at) {
+                    *x = i as u32;
+                }
+                if let Some(o) = other.get_mut(at) {
+                    *o = other_end(e);
+                }
+                if let Some(k) = keys.get_mut(at) {
+                    *k = cost_key(e);
+                }
                 *slot += 1;
             }
         }
-        Csr { offsets, edges }
+        Csr { offsets, edges, other, keys }
+    }
+
+    fn range(&self, v: u32) -> std::ops::Range<usize> {
+        let (Some(a), Some(b)) = (self.offsets.get(v as usize), self.offsets.get(v as usize + 1)) else { return 0..0 };
+        *a as usize..*b as usize
     }
 
     fn get(&self, v: u32) -> &[u32] {
-        let (Some(a), Some(b)) = (self.offsets.get(v as usize), self.offsets.get(v as usize + 1)) else { return &[] };
-        self.edges.get(*a as usize..*b as usize).unwrap_or(&[])
+        self.edges.get(self.range(v)).unwrap_or(&[])
     }
 }
 
 /// Exact distance to `goal` from every node (reverse Dijkstra): the A* heuristic.
 fn heuristic(g: &Graph, radj: &Csr, goal: u32, m: Metric) -> Vec<u64> {
     let mut h = vec![u64::MAX; g.nodes.len()];
+    let costs = cost_table(g, m);
     let mut heap = BinaryHeap::new();
     if let Some(x) = h.get_mut(goal as usize) {
         *x = 0;
@@ -780,14 +823,15 @@ fn heuristic(g: &Graph, radj: &Csr, goal: u32, m: Metric) -> Vec<u64> {
         if h.get(v as usize).is_some_and(|x| d > *x) {
             continue;
         }
-        for ei in radj.get(v) {
-            let Some(e) = g.edges.get(*ei as usize) else { continue };
-            let nd = d.saturating_add(edge_cost(g, e, m));
-            if let Some(x) = h.get_mut(e.from as usize)
+        let r = radj.range(v);
+        let (Some(froms), Some(keys)) = (radj.other.get(r.clone()), radj.keys.get(r)) else { continue };
+        for (from, key) in froms.iter().zip(keys) {
+            let nd = d.saturating_add(costs.get(*key as usize).copied().unwrap_or(u64::MAX));
+            if let Some(x) = h.get_mut(*from as usize)
                 && nd < *x
             {
                 *x = nd;
-                heap.push(Reverse((nd, e.from)));
+                heap.push(Reverse((nd, *from)));
             }
         }
     }
@@ -1126,8 +1170,8 @@ fn to_attack_path(idx: &Index, reach: &Reach, g: &Graph, edges: &[u32], lang: La
 pub(crate) fn attack_goals(idx: &Index, reach: &Reach, lang: Lang, k: usize) -> Vec<GoalResult> {
     let g = build(idx, reach);
     let n = g.nodes.len();
-    let adj = Csr::new(n, &g, |e| e.from);
-    let radj = Csr::new(n, &g, |e| e.to);
+    let adj = Csr::new(n, &g, Lists::Edges, |e| e.from, |e| e.to);
+    let radj = Csr::new(n, &g, Lists::EndsAndCosts, |e| e.to, |e| e.from);
     let start = g.ids.get(&GNode::Internet).copied().unwrap_or(0);
     let entries: Vec<u32> = adj.get(start).to_vec();
     let mut out = Vec::new();

@@ -99,9 +99,9 @@ impl SegTable {
 }
 
 pub(crate) struct Reach {
-    /// (source, destination segment) → allowed service keys of the segment's (non-named)
-    /// assets.
-    seg: FxMap<(Src, Id), SegTable>,
+    /// Source → (destination segment, allowed service keys of the segment's non-named
+    /// assets), sorted by segment. See [`Row`].
+    rows: FxMap<Src, Vec<(Id, SegTable)>>,
     /// (source, named asset) → its allowed flows, in (segment, service) order.
     named: FxMap<(Src, Id), Vec<Flow>>,
     pub router_defaults: BTreeSet<(Id, Id, Id)>,
@@ -183,7 +183,7 @@ impl Reach {
         }
 
         let mut r = Reach {
-            seg: FxMap::default(),
+            rows: FxMap::default(),
             named: FxMap::default(),
             router_defaults: BTreeSet::new(),
             facing_defaults: BTreeSet::new(),
@@ -199,6 +199,7 @@ impl Reach {
             // Only the policies whose source matches this zone matter.
             let pols: Vec<&Policy> =
                 ordered.iter().copied().filter(|p| from_matches(p.from, *src, &src_segs)).collect();
+            let mut row = Vec::new();
             for (seg, keys) in &seg_keys {
                 // `keys` iterates in order, so the table is sorted.
                 let mut allowed = Vec::new();
@@ -208,8 +209,12 @@ impl Reach {
                     }
                 }
                 if !allowed.is_empty() {
-                    r.seg.insert((*src, *seg), SegTable(allowed));
+                    row.push((*seg, SegTable(allowed)));
                 }
+            }
+            if !row.is_empty() {
+                // `seg_keys` iterates in segment order: the row is sorted.
+                r.rows.insert(*src, row);
             }
             for a in &idx.named_to {
                 let Some(pos) = idx.pos(*a) else { continue };
@@ -308,41 +313,14 @@ impl Reach {
         }
     }
 
-    /// Calls `f` with each allowed flow from `src` to the asset at position `pos`, in order
-    /// (its segments, then its services), until `f` breaks. Allocates nothing.
-    pub fn visit_flows<B>(&self, idx: &Index, src: Src, pos: usize, mut f: impl FnMut(Flow) -> ControlFlow<B>) -> Option<B> {
-        let a = idx.model.assets.get(pos)?;
-        if idx.is_named.get(pos).copied().unwrap_or(false) {
-            for fl in self.named_flows(src, a.id) {
-                if let ControlFlow::Break(b) = f(*fl) {
-                    return Some(b);
-                }
-            }
-            return None;
-        }
-        let ids = idx.svc_ids.get(pos).and_then(|s| s.as_deref());
-        for seg in idx.segs.get(pos).map(Vec::as_slice).unwrap_or(&[]) {
-            let Some(table) = self.seg_table(src, *seg) else { continue };
-            match ids {
-                Some(list) => {
-                    for (i, k) in list.iter().enumerate() {
-                        if let Some(via) = table.get(Some(*k))
-                            && let ControlFlow::Break(b) = f(Flow { service: Some(i), segment: *seg, via })
-                        {
-                            return Some(b);
-                        }
-                    }
-                }
-                None => {
-                    if let Some(via) = table.get(None)
-                        && let ControlFlow::Break(b) = f(Flow { service: None, segment: *seg, via })
-                    {
-                        return Some(b);
-                    }
-                }
-            }
-        }
-        None
+    /// What `src` reaches, for loops over many assets (one hash lookup per source).
+    pub fn row(&self, src: Src) -> Row<'_> {
+        Row { reach: self, src, segs: self.rows.get(&src).map(Vec::as_slice).unwrap_or(&[]) }
+    }
+
+    /// [`Row::visit_flows`] of `src`.
+    pub fn visit_flows<B>(&self, idx: &Index, src: Src, pos: usize, f: impl FnMut(Flow) -> ControlFlow<B>) -> Option<B> {
+        self.row(src).visit_flows(idx, pos, f)
     }
 
     /// Allowed flows from `src` to the asset at position `pos`.
@@ -363,21 +341,6 @@ impl Reach {
     /// The first allowed flow from `src` to the asset at position `pos`.
     pub fn first_flow(&self, idx: &Index, src: Src, pos: usize) -> Option<Flow> {
         self.find_flow(idx, src, pos, |_| true)
-    }
-
-    /// The allowed keys from `src` to the non-named assets of `seg`.
-    pub fn seg_table(&self, src: Src, seg: Id) -> Option<&SegTable> {
-        self.seg.get(&(src, seg))
-    }
-
-    /// The allowed flows from `src` to a named asset.
-    pub fn named_flows(&self, src: Src, asset: Id) -> &[Flow] {
-        self.named.get(&(src, asset)).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// Whether `src` reaches anything in `seg` at all (cheap pre-filter).
-    pub fn touches_segment(&self, idx: &Index, src: Src, seg: Id) -> bool {
-        self.seg.contains_key(&(src, seg)) || idx.named_segs.contains(&seg)
     }
 
     /// Whether `src` reaches the internet (first matching policy on any service).
@@ -414,6 +377,69 @@ impl Reach {
             out.push(tf(lang, "risk.assume.unknown_services", &[("count", &self.unknown_services)]));
         }
         out
+    }
+}
+
+/// What one source reaches: per-segment tables found by binary search over a short sorted
+/// slice, so loops over every asset hash nothing.
+pub(crate) struct Row<'r> {
+    reach: &'r Reach,
+    src: Src,
+    segs: &'r [(Id, SegTable)],
+}
+
+impl<'r> Row<'r> {
+    /// The allowed keys to the non-named assets of `seg`.
+    pub fn table(&self, seg: Id) -> Option<&'r SegTable> {
+        let segs: &'r [(Id, SegTable)] = self.segs;
+        segs.binary_search_by(|(s, _)| s.cmp(&seg)).ok().and_then(|i| segs.get(i)).map(|(_, t)| t)
+    }
+
+    /// Whether the source reaches anything in `seg` at all (cheap pre-filter).
+    pub fn touches(&self, idx: &Index, seg: Id) -> bool {
+        self.table(seg).is_some() || idx.named_segs.contains(&seg)
+    }
+
+    /// The allowed flows to a named asset.
+    pub fn named_flows(&self, asset: Id) -> &'r [Flow] {
+        self.reach.named.get(&(self.src, asset)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Calls `f` with each allowed flow to the asset at position `pos`, in order (its
+    /// segments, then its services), until `f` breaks. Allocates nothing.
+    pub fn visit_flows<B>(&self, idx: &Index, pos: usize, mut f: impl FnMut(Flow) -> ControlFlow<B>) -> Option<B> {
+        if idx.is_named.get(pos).copied().unwrap_or(false) {
+            let id = idx.ids.get(pos).copied()?;
+            for fl in self.named_flows(id) {
+                if let ControlFlow::Break(b) = f(*fl) {
+                    return Some(b);
+                }
+            }
+            return None;
+        }
+        let ids = idx.svc_ids.get(pos).and_then(|s| s.as_deref());
+        for seg in idx.segs.get(pos).map(Vec::as_slice).unwrap_or(&[]) {
+            let Some(table) = self.table(*seg) else { continue };
+            match ids {
+                Some(list) => {
+                    for (i, k) in list.iter().enumerate() {
+                        if let Some(via) = table.get(Some(*k))
+                            && let ControlFlow::Break(b) = f(Flow { service: Some(i), segment: *seg, via })
+                        {
+                            return Some(b);
+                        }
+                    }
+                }
+                None => {
+                    if let Some(via) = table.get(None)
+                        && let ControlFlow::Break(b) = f(Flow { service: None, segment: *seg, via })
+                    {
+                        return Some(b);
+                    }
+                }
+            }
+        }
+        None
     }
 }
 

@@ -576,11 +576,12 @@ fn rdp_smb_reachable(idx: &Index, reach: &Reach, lang: Lang, out: &mut Vec<Hit>)
     for (si, (src, node, name)) in sources.into_iter().enumerate() {
         // (asset id, position, index of the SMB/RDP service reached).
         let mut hits: Vec<(Id, usize, usize)> = Vec::new();
+        let row = reach.row(src);
         for (seg, members) in &idx.seg_assets {
-            if !reach.touches_segment(idx, src, *seg) {
+            if !row.touches(idx, *seg) {
                 continue;
             }
-            let table = reach.seg_table(src, *seg);
+            let table = row.table(*seg);
             // The segment's non-named assets are reached on SMB/RDP only when the table allows
             // such a key from outside the segment: otherwise none of them can be listed.
             let table = table.filter(|t| t.any(|k, via| counts(via) && smb_rdp_key(k)));
@@ -597,7 +598,7 @@ fn rdp_smb_reachable(idx: &Index, reach: &Reach, lang: Lang, out: &mut Vec<Hit>)
                 // The first flow into this segment, from outside it, on SMB or RDP.
                 let found = if idx.is_named.get(*pos).copied().unwrap_or(false) {
                     let services = idx.svc_ids.get(*pos).and_then(|s| s.as_deref()).unwrap_or(&[]);
-                    reach.named_flows(src, id).iter().find_map(|f| {
+                    row.named_flows(id).iter().find_map(|f| {
                         let i = f.service?;
                         (counts(f.via) && f.segment == *seg && smb_rdp_key(services.get(i).copied())).then_some(i)
                     })
