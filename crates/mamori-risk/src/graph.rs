@@ -34,16 +34,17 @@
 //!  G5 medical:         access(P) ∧ reach(P, medical device)         → goal(medical_device)
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap};
 
 use mamori_i18n::{Lang, t, tf};
 use mamori_model::network::SystemRole;
 use mamori_model::{AccountPrivilege, AssetKind, Authentication, BackupMedium, ConnectionKind, Id, SegmentPurpose};
 use serde::{Deserialize, Serialize};
 
-use crate::index::{Index, is_smb_rdp, service_label};
+use crate::fxhash::FxMap;
+use crate::index::Index;
 use crate::reach::{Flow, Reach, Src};
-use crate::rules::{eos_passed, exploitable_vulns, firmware_hits, is_edge_device};
+use crate::rules::{eos_passed, exploitable_vuln_positions, firmware_hits, is_edge_device};
 use crate::{Cause, Node};
 
 /// What an attacker wants.
@@ -219,21 +220,63 @@ enum ICause {
     NoOffline,
 }
 
+/// Where an edge's causes are. The graph of a large model has millions of edges from network
+/// positions to target assets, so their causes are not stored: they are rebuilt, by the same
+/// code that decided the edge, for the few edges of the paths shown.
+#[derive(Debug, Clone, Copy)]
+enum Causes {
+    /// `Graph::causes[start..start + len]`.
+    Listed { start: u32, len: u32 },
+    /// An edge from `Graph::positions[position]` to the asset of `Graph::targets[target]`:
+    /// see [`target_steps`].
+    Target { position: u32, target: u32 },
+}
+
+/// 28 bytes: the graph of 50,000 assets holds ~1.7 million edges.
 struct Edge {
     from: u32,
     to: u32,
+    /// Index into `Graph::shown`: the asset / connection / segment the step displays as its
+    /// target when the graph node does not say it (goal steps); `NONE` otherwise.
+    shown: u32,
+    /// Index into `Graph::weights`: its likelihood weight.
+    weight: u16,
     kind: StepKind,
+    causes: Causes,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// A likelihood weight and its cost (`lcost`), computed once per distinct weight.
+struct Weight {
     lik: f64,
-    /// The asset / connection / segment the step displays as its target when the graph node
-    /// does not say it (goal steps).
-    target: Option<Node>,
-    causes: Vec<ICause>,
+    lcost: u64,
+}
+
+/// What makes an asset a target (base facts).
+struct Target {
+    pos: usize,
+    id: Id,
+    /// Positions in `model.vulns` of its exploitable vulnerabilities.
+    vulns: Vec<u32>,
+    kev: bool,
+    firmware: bool,
+    eos: bool,
+    no_edr: bool,
+    medical: bool,
 }
 
 struct Graph {
     nodes: Vec<GNode>,
-    ids: BTreeMap<GNode, u32>,
+    ids: FxMap<GNode, u32>,
     edges: Vec<Edge>,
+    weights: Vec<Weight>,
+    shown: Vec<Node>,
+    /// The causes of `Causes::Listed` edges.
+    causes: Vec<ICause>,
+    /// Network positions (graph node, where traffic starts) of `Causes::Target` edges.
+    positions: Vec<(GNode, Src)>,
+    targets: Vec<Target>,
 }
 
 impl Graph {
@@ -247,10 +290,119 @@ impl Graph {
         i
     }
 
-    fn edge(&mut self, from: GNode, to: GNode, kind: StepKind, lik: f64, target: Option<Node>, causes: Vec<ICause>) {
+    fn weight(&mut self, lik: f64) -> u16 {
+        if let Some(i) = self.weights.iter().position(|w| w.lik.to_bits() == lik.to_bits()) {
+            return i as u16;
+        }
+        self.weights.push(Weight { lik, lcost: lcost(lik) });
+        (self.weights.len() - 1) as u16
+    }
+
+    fn lik(&self, e: &Edge) -> f64 {
+        self.weights.get(e.weight as usize).map(|w| w.lik).unwrap_or(1.0)
+    }
+
+    fn push(&mut self, from: GNode, to: GNode, kind: StepKind, lik: f64, target: Option<Node>, causes: Causes) {
         let from = self.node(from);
         let to = self.node(to);
-        self.edges.push(Edge { from, to, kind, lik, target, causes });
+        self.push_ids(from, to, kind, lik, target, causes);
+    }
+
+    /// [`Graph::push`] with nodes already numbered.
+    fn push_ids(&mut self, from: u32, to: u32, kind: StepKind, lik: f64, target: Option<Node>, causes: Causes) {
+        let weight = self.weight(lik);
+        let shown = match target {
+            Some(n) => {
+                self.shown.push(n);
+                (self.shown.len() - 1) as u32
+            }
+            None => NONE,
+        };
+        self.edges.push(Edge { from, to, shown, weight, kind, causes });
+    }
+
+    fn edge(&mut self, from: GNode, to: GNode, kind: StepKind, lik: f64, target: Option<Node>, causes: Vec<ICause>) {
+        let start = self.causes.len() as u32;
+        let len = causes.len() as u32;
+        self.causes.extend(causes);
+        self.push(from, to, kind, lik, target, Causes::Listed { start, len });
+    }
+
+    fn target_of(&self, e: &Edge) -> Option<Node> {
+        self.shown.get(e.shown as usize).copied()
+    }
+
+    /// The causes of an edge (rebuilt for `Causes::Target`).
+    fn causes_of(&self, idx: &Index, reach: &Reach, e: &Edge) -> Vec<ICause> {
+        match e.causes {
+            Causes::Listed { start, len } => {
+                self.causes.get(start as usize..(start as usize + len as usize)).map(<[ICause]>::to_vec).unwrap_or_default()
+            }
+            Causes::Target { position, target } => {
+                let (Some((_, src)), Some(t)) = (self.positions.get(position as usize), self.targets.get(target as usize))
+                else {
+                    return Vec::new();
+                };
+                let flows = reach.flows(idx, *src, t.pos);
+                let mut found = Vec::new();
+                let mut buf = Vec::new();
+                target_steps(idx, *src, t, &flows, &mut buf, |kind, _, _, _, causes| {
+                    if kind == e.kind {
+                        found = causes.to_vec();
+                    }
+                });
+                found
+            }
+        }
+    }
+}
+
+/// The steps from a network position (traffic from `src`) to a target asset, given the allowed
+/// flows from `src` to it (`flows`, not empty), in the order the graph holds them:
+/// `emit(kind, to, likelihood, shown target, causes)`. `buf` is scratch space.
+fn target_steps(
+    idx: &Index,
+    src: Src,
+    t: &Target,
+    flows: &[Flow],
+    buf: &mut Vec<ICause>,
+    mut emit: impl FnMut(StepKind, GNode, f64, Option<Node>, &[ICause]),
+) {
+    let Some(first) = flows.first() else { return };
+    let fc = flow_cause(src, t.pos, first);
+    if !t.vulns.is_empty() {
+        buf.clear();
+        buf.extend(t.vulns.iter().map(|v| ICause::Vuln(*v)));
+        buf.push(fc);
+        let lik = if t.kev { w::EXPLOIT_KEV } else { w::EXPLOIT_CRITICAL };
+        emit(StepKind::Exploit, GNode::Control(t.id), lik, None, buf);
+    }
+    if t.firmware {
+        buf.clear();
+        buf.extend([ICause::EdgeFirmware(t.id), fc]);
+        emit(StepKind::ExploitFirmware, GNode::Control(t.id), w::EXPLOIT_FIRMWARE, None, buf);
+    }
+    if t.eos {
+        let services = idx.svc_ids.get(t.pos).and_then(|s| s.as_deref()).unwrap_or(&[]);
+        let is_smb_rdp = |f: &&Flow| {
+            f.service.and_then(|i| services.get(i)).is_some_and(|k| idx.svc_smb_rdp.get(*k as usize).copied().unwrap_or(false))
+        };
+        if let Some(f) = flows.iter().find(is_smb_rdp) {
+            buf.clear();
+            buf.extend([ICause::Eos(t.id), flow_cause(src, t.pos, f)]);
+            let lik = if t.no_edr {
+                buf.push(ICause::NoEdr(t.id));
+                w::LATERAL_NO_EDR
+            } else {
+                w::LATERAL
+            };
+            emit(StepKind::Lateral, GNode::Control(t.id), lik, None, buf);
+        }
+    }
+    if t.medical {
+        buf.clear();
+        buf.push(fc);
+        emit(StepKind::ReachDevice, GNode::Goal(Goal::MedicalDevice), w::GOAL, Some(Node::Asset(t.id)), buf);
     }
 }
 
@@ -286,7 +438,16 @@ fn flow_cause(src: Src, pos: usize, f: &Flow) -> ICause {
 
 fn build(idx: &Index, reach: &Reach) -> Graph {
     let model = idx.model;
-    let mut g = Graph { nodes: Vec::new(), ids: BTreeMap::new(), edges: Vec::new() };
+    let mut g = Graph {
+        nodes: Vec::new(),
+        ids: FxMap::default(),
+        edges: Vec::new(),
+        weights: Vec::new(),
+        shown: Vec::new(),
+        causes: Vec::new(),
+        positions: Vec::new(),
+        targets: Vec::new(),
+    };
     g.node(GNode::Internet);
 
     // Entries.
@@ -302,7 +463,7 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
         // The login portal must be reachable from the internet (vendor tools dial out).
         let portal: Option<Vec<ICause>> = match (c.kind, c.asset_id.and_then(|a| idx.pos(a))) {
             (ConnectionKind::VendorRemote, _) | (_, None) => Some(Vec::new()),
-            (_, Some(pos)) => reach.flows(idx, Src::Internet, pos).first().map(|f| vec![flow_cause(Src::Internet, pos, f)]),
+            (_, Some(pos)) => reach.first_flow(idx, Src::Internet, pos).map(|f| vec![flow_cause(Src::Internet, pos, &f)]),
         };
         let Some(portal) = portal else { continue };
         let weak = match c.authentication {
@@ -338,21 +499,21 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
                 .filter(|k| k.remote_maintenance && c.vendor_id == Some(k.vendor_id))
                 .flat_map(|k| k.asset_ids.iter().copied())
                 .collect();
-            for b in covered.iter().copied().collect::<std::collections::BTreeSet<Id>>() {
+            for b in covered.iter().copied().collect::<BTreeSet<Id>>() {
                 let acc = model.accounts.iter().find(|a| {
                     a.enabled
                         && matches!(a.privilege, AccountPrivilege::Admin | AccountPrivilege::Service)
                         && a.asset_ids.contains(&b)
                 });
                 let (Some(acc), Some(pos)) = (acc, idx.pos(b)) else { continue };
-                if let Some(f) = reach.flows(idx, Src::Conn(c.id), pos).first() {
+                if let Some(f) = reach.first_flow(idx, Src::Conn(c.id), pos) {
                     g.edge(
                         GNode::VendorSide(c.id),
                         GNode::Control(b),
                         StepKind::VendorCred,
                         w::VENDOR_CRED,
                         None,
-                        vec![ICause::VendorCred(acc.id), flow_cause(Src::Conn(c.id), pos, f)],
+                        vec![ICause::VendorCred(acc.id), flow_cause(Src::Conn(c.id), pos, &f)],
                     );
                 }
             }
@@ -368,21 +529,9 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
     }
 
     // Per-asset base facts: what makes an asset a target.
-    struct Target {
-        pos: usize,
-        vulns: Vec<u32>,
-        kev: bool,
-        firmware: bool,
-        eos: bool,
-        no_edr: bool,
-        medical: bool,
-    }
     let mut targets = Vec::new();
     for (pos, a) in model.assets.iter().enumerate() {
-        let vulns: Vec<u32> = exploitable_vulns(idx, a.id)
-            .iter()
-            .filter_map(|v| model.vulns.iter().position(|x| std::ptr::eq(x, *v)).map(|p| p as u32))
-            .collect();
+        let vulns: Vec<u32> = exploitable_vuln_positions(idx, a.id).into_iter().map(|p| p as u32).collect();
         let kev = vulns.iter().any(|i| model.vulns.get(*i as usize).is_some_and(|v| v.kev));
         let firmware = is_edge_device(idx, a) && !firmware_hits(idx, a).is_empty() && !model.vuln_data;
         let eos = eos_passed(idx, a).is_some();
@@ -390,7 +539,7 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
         if vulns.is_empty() && !firmware && !eos && !medical {
             continue;
         }
-        targets.push(Target { pos, vulns, kev, firmware, eos, no_edr: a.data.endpoint_protection == Some(false), medical });
+        targets.push(Target { pos, id: a.id, vulns, kev, firmware, eos, no_edr: a.data.endpoint_protection == Some(false), medical });
     }
 
     // Positions: the internet, remote-access lines, segments, and assets policies name as a source.
@@ -412,46 +561,51 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
             positions.push((GNode::Control(*a), Src::Asset(*a)));
         }
     }
-    for (gn, src) in &positions {
-        for t in &targets {
-            let Some(a) = model.assets.get(t.pos) else { continue };
-            if idx.segs.get(t.pos).is_none_or(|s| !s.iter().any(|x| reach.touches_segment(idx, *src, *x))) {
+    let mut flows: Vec<Flow> = Vec::new();
+    let mut buf: Vec<ICause> = Vec::new();
+    let mut steps: Vec<(StepKind, GNode, f64, Option<Node>)> = Vec::new();
+    // Node numbers of `Control(target)`, once numbered (`node` is idempotent: caching it does
+    // not change the numbering).
+    let mut control_ids: Vec<u32> = vec![NONE; targets.len()];
+    for (pi, (gn, src)) in positions.iter().enumerate() {
+        let mut from_id = NONE;
+        let row = reach.row(*src);
+        for (ti, t) in targets.iter().enumerate() {
+            if idx.segs.get(t.pos).is_none_or(|s| !s.iter().any(|x| row.touches(idx, *x))) {
                 continue;
             }
-            let flows = reach.flows(idx, *src, t.pos);
-            let Some(first) = flows.first() else { continue };
-            if *gn == GNode::Control(a.id) || *gn == GNode::Exec(a.id) {
+            flows.clear();
+            row.visit_flows(idx, t.pos, |f| {
+                flows.push(f);
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            if flows.is_empty() {
                 continue;
             }
-            let fc = flow_cause(*src, t.pos, first);
-            if !t.vulns.is_empty() {
-                let mut causes: Vec<ICause> = t.vulns.iter().map(|v| ICause::Vuln(*v)).collect();
-                causes.push(fc);
-                let lik = if t.kev { w::EXPLOIT_KEV } else { w::EXPLOIT_CRITICAL };
-                g.edge(*gn, GNode::Control(a.id), StepKind::Exploit, lik, None, causes);
+            if *gn == GNode::Control(t.id) || *gn == GNode::Exec(t.id) {
+                continue;
             }
-            if t.firmware {
-                g.edge(*gn, GNode::Control(a.id), StepKind::ExploitFirmware, w::EXPLOIT_FIRMWARE, None, vec![ICause::EdgeFirmware(a.id), fc]);
-            }
-            if t.eos {
-                let services = idx.services.get(t.pos).and_then(|s| s.as_ref());
-                let smb = flows.iter().find(|f| f.service.and_then(|i| services.and_then(|s| s.get(i))).is_some_and(is_smb_rdp));
-                if let Some(f) = smb {
-                    let mut causes = vec![ICause::Eos(a.id), flow_cause(*src, t.pos, f)];
-                    let lik = if t.no_edr {
-                        causes.push(ICause::NoEdr(a.id));
-                        w::LATERAL_NO_EDR
-                    } else {
-                        w::LATERAL
-                    };
-                    g.edge(*gn, GNode::Control(a.id), StepKind::Lateral, lik, None, causes);
+            steps.clear();
+            target_steps(idx, *src, t, &flows, &mut buf, |kind, to, lik, shown, _| steps.push((kind, to, lik, shown)));
+            for (kind, to, lik, shown) in steps.drain(..) {
+                if from_id == NONE {
+                    from_id = g.node(*gn);
                 }
-            }
-            if t.medical {
-                g.edge(*gn, GNode::Goal(Goal::MedicalDevice), StepKind::ReachDevice, w::GOAL, Some(Node::Asset(a.id)), vec![fc]);
+                let to_id = match (to, control_ids.get_mut(ti)) {
+                    (GNode::Control(x), Some(c)) if x == t.id => {
+                        if *c == NONE {
+                            *c = g.node(to);
+                        }
+                        *c
+                    }
+                    _ => g.node(to),
+                };
+                g.push_ids(from_id, to_id, kind, lik, shown, Causes::Target { position: pi as u32, target: ti as u32 });
             }
         }
     }
+    g.positions = positions;
+    g.targets = targets;
 
     // Credentials.
     for acc in &model.accounts {
@@ -471,9 +625,7 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
         from_segs.dedup();
         for b in &holders {
             let Some(pos) = idx.pos(*b) else { continue };
-            let flow = from_segs.iter().find_map(|s| {
-                reach.flows(idx, Src::Seg(*s), pos).into_iter().next().map(|f| flow_cause(Src::Seg(*s), pos, &f))
-            });
+            let flow = from_segs.iter().find_map(|s| reach.first_flow(idx, Src::Seg(*s), pos).map(|f| flow_cause(Src::Seg(*s), pos, &f)));
             let Some(fc) = flow else { continue };
             let to = match acc.privilege {
                 AccountPrivilege::Admin | AccountPrivilege::Service => GNode::Control(*b),
@@ -485,7 +637,7 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
 
     // Escalation and pivots, for every asset some rule can put the attacker on.
     let on: Vec<GNode> = g.nodes.iter().copied().filter(|n| matches!(n, GNode::Exec(_) | GNode::Control(_))).collect();
-    let mut done = std::collections::BTreeSet::new();
+    let mut done = BTreeSet::new();
     for n in on {
         let (GNode::Exec(a) | GNode::Control(a)) = n else { continue };
         if !done.insert(a) {
@@ -535,9 +687,12 @@ fn build(idx: &Index, reach: &Reach) -> Graph {
                     if s.data.kind != AssetKind::Server || s.id == holder {
                         continue;
                     }
-                    let flow = idx.segs.get(spos).into_iter().flatten().find_map(|seg| {
-                        reach.flows(idx, Src::Seg(*seg), hpos).into_iter().next().map(|f| flow_cause(Src::Seg(*seg), hpos, &f))
-                    });
+                    let flow = idx
+                        .segs
+                        .get(spos)
+                        .into_iter()
+                        .flatten()
+                        .find_map(|seg| reach.first_flow(idx, Src::Seg(*seg), hpos).map(|f| flow_cause(Src::Seg(*seg), hpos, &f)));
                     if let Some(fc) = flow {
                         g.edge(
                             GNode::Control(s.id),
@@ -566,17 +721,99 @@ enum Metric {
     Likely,
 }
 
-fn edge_cost(e: &Edge, m: Metric) -> u64 {
-    let steps: u64 = if e.kind == StepKind::Harvest { 0 } else { 1 };
+fn edge_cost(g: &Graph, e: &Edge, m: Metric) -> u64 {
+    let lc = g.weights.get(e.weight as usize).map(|w| w.lcost).unwrap_or(0);
+    cost(lc, e.kind == StepKind::Harvest, m)
+}
+
+fn cost(lcost: u64, harvest: bool, m: Metric) -> u64 {
+    let steps: u64 = if harvest { 0 } else { 1 };
     match m {
-        Metric::Shortest => (steps << 40) + lcost(e.lik),
-        Metric::Likely => lcost(e.lik) * 1024 + steps,
+        Metric::Shortest => (steps << 40) + lcost,
+        Metric::Likely => lcost * 1024 + steps,
+    }
+}
+
+/// An edge's cost class: its weight and whether it is a harvest step (free in step count).
+fn cost_key(e: &Edge) -> u16 {
+    e.weight.saturating_mul(2) + u16::from(e.kind == StepKind::Harvest)
+}
+
+/// Costs by [`cost_key`] for a metric: `table[cost_key(e)] == edge_cost(g, e, m)`.
+fn cost_table(g: &Graph, m: Metric) -> Vec<u64> {
+    g.weights.iter().flat_map(|w| [cost(w.lcost, false, m), cost(w.lcost, true, m)]).collect()
+}
+
+/// Edge lists per node in compressed form (one allocation each), each list in edge order.
+/// The forward lists hold edge indices (`edges`); the reverse lists, used only by Dijkstra,
+/// hold each edge's other end and cost class instead (`other`, `keys`), so that Dijkstra reads
+/// memory in order rather than jumping into the large edge array.
+struct Csr {
+    offsets: Vec<u32>,
+    edges: Vec<u32>,
+    other: Vec<u32>,
+    keys: Vec<u16>,
+}
+
+/// Which lists a [`Csr`] holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lists {
+    Edges,
+    EndsAndCosts,
+}
+
+impl Csr {
+    fn new(n: usize, g: &Graph, lists: Lists, end: impl Fn(&Edge) -> u32, other_end: impl Fn(&Edge) -> u32) -> Csr {
+        let mut offsets = vec![0u32; n + 1];
+        for e in &g.edges {
+            if let Some(c) = offsets.get_mut(end(e) as usize + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..offsets.len() {
+            let prev = offsets.get(i - 1).copied().unwrap_or(0);
+            if let Some(c) = offsets.get_mut(i) {
+                *c += prev;
+            }
+        }
+        let mut next = offsets.clone();
+        let m = g.edges.len();
+        let (mut edges, mut other, mut keys) = match lists {
+            Lists::Edges => (vec![0u32; m], Vec::new(), Vec::new()),
+            Lists::EndsAndCosts => (Vec::new(), vec![0u32; m], vec![0u16; m]),
+        };
+        for (i, e) in g.edges.iter().enumerate() {
+            if let Some(slot) = next.get_mut(end(e) as usize) {
+                let at = *slot as usize;
+                if let Some(x) = edges.get_mut(at) {
+                    *x = i as u32;
+                }
+                if let Some(o) = other.get_mut(at) {
+                    *o = other_end(e);
+                }
+                if let Some(k) = keys.get_mut(at) {
+                    *k = cost_key(e);
+                }
+                *slot += 1;
+            }
+        }
+        Csr { offsets, edges, other, keys }
+    }
+
+    fn range(&self, v: u32) -> std::ops::Range<usize> {
+        let (Some(a), Some(b)) = (self.offsets.get(v as usize), self.offsets.get(v as usize + 1)) else { return 0..0 };
+        *a as usize..*b as usize
+    }
+
+    fn get(&self, v: u32) -> &[u32] {
+        self.edges.get(self.range(v)).unwrap_or(&[])
     }
 }
 
 /// Exact distance to `goal` from every node (reverse Dijkstra): the A* heuristic.
-fn heuristic(g: &Graph, radj: &[Vec<u32>], goal: u32, m: Metric) -> Vec<u64> {
+fn heuristic(g: &Graph, radj: &Csr, goal: u32, m: Metric) -> Vec<u64> {
     let mut h = vec![u64::MAX; g.nodes.len()];
+    let costs = cost_table(g, m);
     let mut heap = BinaryHeap::new();
     if let Some(x) = h.get_mut(goal as usize) {
         *x = 0;
@@ -586,14 +823,15 @@ fn heuristic(g: &Graph, radj: &[Vec<u32>], goal: u32, m: Metric) -> Vec<u64> {
         if h.get(v as usize).is_some_and(|x| d > *x) {
             continue;
         }
-        for ei in radj.get(v as usize).map(Vec::as_slice).unwrap_or(&[]) {
-            let Some(e) = g.edges.get(*ei as usize) else { continue };
-            let nd = d.saturating_add(edge_cost(e, m));
-            if let Some(x) = h.get_mut(e.from as usize)
+        let r = radj.range(v);
+        let (Some(froms), Some(keys)) = (radj.other.get(r.clone()), radj.keys.get(r)) else { continue };
+        for (from, key) in froms.iter().zip(keys) {
+            let nd = d.saturating_add(costs.get(*key as usize).copied().unwrap_or(u64::MAX));
+            if let Some(x) = h.get_mut(*from as usize)
                 && nd < *x
             {
                 *x = nd;
-                heap.push(Reverse((nd, e.from)));
+                heap.push(Reverse((nd, *from)));
             }
         }
     }
@@ -614,10 +852,10 @@ fn can_visit(g: &Graph, nodes: &[u32], to: u32) -> bool {
 
 struct Search<'a> {
     g: &'a Graph,
-    adj: &'a [Vec<u32>],
+    adj: &'a Csr,
     h: Vec<u64>,
     m: Metric,
-    sorted: BTreeMap<u32, Vec<(u64, u32)>>,
+    sorted: FxMap<u32, Vec<(u64, u32)>>,
 }
 
 impl Search<'_> {
@@ -626,14 +864,12 @@ impl Search<'_> {
         let (g, adj, h, m) = (self.g, self.adj, &self.h, self.m);
         self.sorted.entry(v).or_insert_with(|| {
             let mut list: Vec<(u64, u32)> = adj
-                .get(v as usize)
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
+                .get(v)
                 .iter()
                 .filter_map(|ei| {
                     let e = g.edges.get(*ei as usize)?;
                     let ht = *h.get(e.to as usize)?;
-                    (ht != u64::MAX).then(|| (edge_cost(e, m).saturating_add(ht), *ei))
+                    (ht != u64::MAX).then(|| (edge_cost(g, e, m).saturating_add(ht), *ei))
                 })
                 .collect();
             list.sort();
@@ -686,15 +922,15 @@ impl Search<'_> {
                     && let Some(ht) = self.h.get(e.to as usize).copied().filter(|x| *x != u64::MAX)
                     && can_visit(g, &root, e.to)
                 {
-                    items.push(Item { g: edge_cost(e, m), path: vec![ei], nodes: vec![start, e.to], rank: NO_SIBLING });
-                    pq.push(Reverse((edge_cost(e, m).saturating_add(ht), 0)));
+                    items.push(Item { g: edge_cost(g, e, m), path: vec![ei], nodes: vec![start, e.to], rank: NO_SIBLING });
+                    pq.push(Reverse((edge_cost(g, e, m).saturating_add(ht), 0)));
                 }
             }
             None => {
                 if let Some((r, f, ei)) = self.next_valid(start, 0, &root)
                     && let Some(e) = g.edges.get(ei as usize)
                 {
-                    items.push(Item { g: edge_cost(e, m), path: vec![ei], nodes: vec![start, e.to], rank: r });
+                    items.push(Item { g: edge_cost(g, e, m), path: vec![ei], nodes: vec![start, e.to], rank: r });
                     pq.push(Reverse((f, 0)));
                 }
             }
@@ -708,12 +944,13 @@ impl Search<'_> {
             if pops > MAX_POPS || kth.is_some_and(|c| f > c) || done.len() >= MAX_COLLECT {
                 break;
             }
-            let Some(item) = items.get(id) else { continue };
-            let (ig, ipath, inodes, irank) = (item.g, item.path.clone(), item.nodes.clone(), item.rank);
+            // Each item is pushed once, so it is popped once: its vectors can be taken.
+            let Some(item) = items.get_mut(id) else { continue };
+            let (ig, ipath, inodes, irank) = (item.g, std::mem::take(&mut item.path), std::mem::take(&mut item.nodes), item.rank);
             // Sibling: same prefix, next edge of the parent.
             if irank != NO_SIBLING {
                 let parent = inodes.get(inodes.len().saturating_sub(2)).copied().unwrap_or(start);
-                let last_cost = ipath.last().and_then(|e| g.edges.get(*e as usize)).map(|e| edge_cost(e, m)).unwrap_or(0);
+                let last_cost = ipath.last().and_then(|e| g.edges.get(*e as usize)).map(|e| edge_cost(g, e, m)).unwrap_or(0);
                 let prefix_g = ig.saturating_sub(last_cost);
                 let prefix_nodes: Vec<u32> = inodes.iter().take(inodes.len().saturating_sub(1)).copied().collect();
                 if let Some((r, sf, ei)) = self.next_valid(parent, irank + 1, &prefix_nodes)
@@ -723,7 +960,7 @@ impl Search<'_> {
                     path.push(ei);
                     let mut nodes = prefix_nodes;
                     nodes.push(e.to);
-                    items.push(Item { g: prefix_g.saturating_add(edge_cost(e, m)), path, nodes, rank: r });
+                    items.push(Item { g: prefix_g.saturating_add(edge_cost(g, e, m)), path, nodes, rank: r });
                     pq.push(Reverse((prefix_g.saturating_add(sf), items.len() - 1)));
                 }
             }
@@ -744,7 +981,7 @@ impl Search<'_> {
                 && let Some(e) = g.edges.get(ei as usize)
             {
                 let cf = self.h.get(e.to as usize).copied().unwrap_or(u64::MAX);
-                let ng = ig.saturating_add(edge_cost(e, m));
+                let ng = ig.saturating_add(edge_cost(g, e, m));
                 let mut path = ipath;
                 path.push(ei);
                 let mut nodes = inodes;
@@ -772,7 +1009,7 @@ fn path_key(g: &Graph, edges: &[u32]) -> Vec<(Node, Node, StepKind, u32)> {
             Some(GNode::Cred(a)) => *a as u32,
             _ => 0,
         };
-        out.push((from, e.target.unwrap_or_else(|| display(g, e.to)), e.kind, extra));
+        out.push((from, g.target_of(e).unwrap_or_else(|| display(g, e.to)), e.kind, extra));
     }
     out
 }
@@ -897,14 +1134,14 @@ fn step_text(idx: &Index, kind: StepKind, from: Node, to: Node, causes: &[Cause]
     )
 }
 
-fn to_attack_path(idx: &Index, g: &Graph, edges: &[u32], lang: Lang) -> AttackPath {
+fn to_attack_path(idx: &Index, reach: &Reach, g: &Graph, edges: &[u32], lang: Lang) -> AttackPath {
     let mut steps: Vec<Step> = Vec::new();
     let mut likelihood = 1.0;
     let mut pending: Option<(Node, Vec<Cause>)> = None;
     for ei in edges {
         let Some(e) = g.edges.get(*ei as usize) else { continue };
-        likelihood *= e.lik;
-        let causes: Vec<Cause> = e.causes.iter().map(|c| render_cause(idx, c)).collect();
+        likelihood *= g.lik(e);
+        let causes: Vec<Cause> = g.causes_of(idx, reach, e).iter().map(|c| render_cause(idx, c)).collect();
         if e.kind == StepKind::Harvest {
             pending = Some((display(g, e.from), causes));
             continue;
@@ -917,7 +1154,7 @@ fn to_attack_path(idx: &Index, g: &Graph, edges: &[u32], lang: Lang) -> AttackPa
             None => (display(g, e.from), causes),
         };
         all.dedup();
-        let to = e.target.unwrap_or_else(|| display(g, e.to));
+        let to = g.target_of(e).unwrap_or_else(|| display(g, e.to));
         let text = step_text(idx, e.kind, from, to, &all, lang);
         steps.push(Step { from, to, kind: e.kind, text, causes: all });
     }
@@ -933,18 +1170,10 @@ fn to_attack_path(idx: &Index, g: &Graph, edges: &[u32], lang: Lang) -> AttackPa
 pub(crate) fn attack_goals(idx: &Index, reach: &Reach, lang: Lang, k: usize) -> Vec<GoalResult> {
     let g = build(idx, reach);
     let n = g.nodes.len();
-    let mut adj: Vec<Vec<u32>> = vec![Vec::new(); n];
-    let mut radj: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (i, e) in g.edges.iter().enumerate() {
-        if let Some(v) = adj.get_mut(e.from as usize) {
-            v.push(i as u32);
-        }
-        if let Some(v) = radj.get_mut(e.to as usize) {
-            v.push(i as u32);
-        }
-    }
+    let adj = Csr::new(n, &g, Lists::Edges, |e| e.from, |e| e.to);
+    let radj = Csr::new(n, &g, Lists::EndsAndCosts, |e| e.to, |e| e.from);
     let start = g.ids.get(&GNode::Internet).copied().unwrap_or(0);
-    let entries: Vec<u32> = adj.get(start as usize).cloned().unwrap_or_default();
+    let entries: Vec<u32> = adj.get(start).to_vec();
     let mut out = Vec::new();
     for goal in Goal::ALL {
         let title = t(lang, &format!("risk.goal.{}", goal.code())).to_owned();
@@ -976,7 +1205,7 @@ pub(crate) fn attack_goals(idx: &Index, reach: &Reach, lang: Lang, k: usize) -> 
                         existing.criteria.push(label.into());
                     }
                 } else {
-                    let mut p = to_attack_path(idx, &g, &edges, lang);
+                    let mut p = to_attack_path(idx, reach, &g, &edges, lang);
                     p.criteria.push(label.into());
                     chosen.push(p);
                     chosen_keys.push(key);
@@ -985,7 +1214,7 @@ pub(crate) fn attack_goals(idx: &Index, reach: &Reach, lang: Lang, k: usize) -> 
         };
         for (metric, label) in [(Metric::Shortest, "shortest"), (Metric::Likely, "likely")] {
             let h = heuristic(&g, &radj, gid, metric);
-            let mut search = Search { g: &g, adj: &adj, h, m: metric, sorted: BTreeMap::new() };
+            let mut search = Search { g: &g, adj: &adj, h, m: metric, sorted: FxMap::default() };
             add(search.k_best(start, gid, k, None), label, k, &mut chosen, &mut chosen_keys);
             if metric == Metric::Likely {
                 // The most likely path through each entry point, so every way in is shown.
@@ -1000,6 +1229,5 @@ pub(crate) fn attack_goals(idx: &Index, reach: &Reach, lang: Lang, k: usize) -> 
         let reachable = !chosen.is_empty();
         out.push(GoalResult { goal, title, reachable, paths: chosen });
     }
-    let _ = service_label;
     out
 }

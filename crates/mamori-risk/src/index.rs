@@ -1,18 +1,38 @@
 //! Lookup tables over a model, built once per assessment in O(assets + segments + policies).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::fxhash::FxMap;
 
 use mamori_model::network::{NetworkModel, Service, SystemRole, Zone};
 use mamori_model::{Account, Asset, AssetKind, ConnectionKind, ExternalConnection, Id, Segment, SegmentPurpose};
 
+/// `Index::svc_list` of an asset whose services are unknown.
+pub(crate) const NO_LIST: u32 = u32::MAX;
+
 pub(crate) struct Index<'m> {
     pub model: &'m NetworkModel,
     /// Asset id → position in `model.assets`.
-    pub asset_pos: BTreeMap<Id, usize>,
+    pub asset_pos: FxMap<Id, usize>,
+    /// Per asset (by position): its id, and the position its id maps to (itself unless ids
+    /// repeat): dense, for loops over every asset.
+    pub ids: Vec<Id>,
+    pub canon: Vec<u32>,
     /// Per asset (by position): its segments.
     pub segs: Vec<Vec<Id>>,
     /// Per asset: its services (`None`: nobody knows).
     pub services: Vec<Option<Vec<Service>>>,
+    /// Per asset: its services as ids into `svc_table` (same order as `services`), so
+    /// reachability compares small integers instead of strings.
+    pub svc_ids: Vec<Option<Box<[u32]>>>,
+    /// The distinct services of the model (interned).
+    pub svc_table: Vec<Service>,
+    /// Per interned service: whether it is SMB or RDP.
+    pub svc_smb_rdp: Vec<bool>,
+    /// Per asset: its whole service list as an id into `svc_lists` (`NO_LIST` when unknown):
+    /// assets with the same services share results per (source, segment).
+    pub svc_list: Vec<u32>,
+    pub svc_lists: Vec<Box<[u32]>>,
     /// Per asset: whether it offers SMB or RDP.
     pub smb_rdp: Vec<bool>,
     /// Per asset: its role.
@@ -28,6 +48,10 @@ pub(crate) struct Index<'m> {
     /// Assets evaluated one by one (named by a policy, internet-facing, on a WAN segment,
     /// terminating a connection); every other asset is evaluated with its segment.
     pub named_to: BTreeSet<Id>,
+    /// Per asset (by position): whether its id is in `named_to`.
+    pub is_named: Vec<bool>,
+    /// Asset id → positions of its entries in `model.vulns`, in model order.
+    pub vulns_of: FxMap<Id, Vec<usize>>,
     /// Assets named as a policy's source: they are positions of their own.
     pub named_from: BTreeSet<Id>,
     /// Segments holding at least one named asset.
@@ -37,7 +61,10 @@ pub(crate) struct Index<'m> {
 impl<'m> Index<'m> {
     pub fn new(model: &'m NetworkModel) -> Self {
         let segments: BTreeMap<Id, &Segment> = model.segments.iter().map(|s| (s.id, s)).collect();
-        let mut asset_pos = BTreeMap::new();
+        let mut asset_pos = FxMap::default();
+        let mut svc_ids = Vec::with_capacity(model.assets.len());
+        let mut svc_table: Vec<Service> = Vec::new();
+        let mut svc_lookup: HashMap<Service, u32> = HashMap::new();
         let mut segs = Vec::with_capacity(model.assets.len());
         let mut services = Vec::with_capacity(model.assets.len());
         let mut roles = Vec::with_capacity(model.assets.len());
@@ -67,6 +94,16 @@ impl<'m> Index<'m> {
             segs.push(s);
             let svc = a.services();
             smb_rdp.push(svc.as_ref().is_some_and(|l| l.iter().any(is_smb_rdp)));
+            svc_ids.push(svc.as_ref().map(|list| {
+                list.iter()
+                    .map(|x| {
+                        *svc_lookup.entry(x.clone()).or_insert_with(|| {
+                            svc_table.push(x.clone());
+                            (svc_table.len() - 1) as u32
+                        })
+                    })
+                    .collect::<Box<[u32]>>()
+            }));
             services.push(svc);
             roles.push(a.role());
         }
@@ -111,8 +148,37 @@ impl<'m> Index<'m> {
                 named_segs.extend(segs.get(*p).into_iter().flatten().copied());
             }
         }
+        let is_named = model.assets.iter().map(|a| named_to.contains(&a.id)).collect();
+        let svc_smb_rdp = svc_table.iter().map(is_smb_rdp).collect();
+        let mut vulns_of: FxMap<Id, Vec<usize>> = FxMap::default();
+        for (i, v) in model.vulns.iter().enumerate() {
+            vulns_of.entry(v.asset_id).or_default().push(i);
+        }
+        let ids: Vec<Id> = model.assets.iter().map(|a| a.id).collect();
+        let canon = ids.iter().enumerate().map(|(i, id)| asset_pos.get(id).copied().unwrap_or(i) as u32).collect();
+        let mut svc_lists: Vec<Box<[u32]>> = Vec::new();
+        let mut list_lookup: HashMap<&[u32], u32> = HashMap::new();
+        let svc_list = svc_ids
+            .iter()
+            .map(|l| match l.as_deref() {
+                None => NO_LIST,
+                Some(l) => *list_lookup.entry(l).or_insert_with(|| {
+                    svc_lists.push(l.into());
+                    (svc_lists.len() - 1) as u32
+                }),
+            })
+            .collect();
         Index {
             named_segs,
+            ids,
+            canon,
+            svc_list,
+            svc_lists,
+            svc_ids,
+            svc_table,
+            svc_smb_rdp,
+            is_named,
+            vulns_of,
             model,
             asset_pos,
             segs,

@@ -14,6 +14,7 @@ use mamori_model::network::{NetworkModel, Severity};
 use serde::{Deserialize, Serialize};
 
 pub mod generate;
+mod fxhash;
 mod graph;
 mod index;
 mod reach;

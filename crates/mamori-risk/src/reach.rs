@@ -11,12 +11,14 @@
 //! its terminating device and its landing segment, plus what policies allow.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 
 use mamori_i18n::{Lang, tf};
 use mamori_model::network::{Policy, PolicyAction, Service, Zone};
 use mamori_model::{Id, SegmentPurpose};
 use serde::{Deserialize, Serialize};
 
+use crate::fxhash::FxMap;
 use crate::index::{Index, service_label};
 
 /// A position traffic starts from.
@@ -70,7 +72,7 @@ impl Via {
 }
 
 /// An allowed flow to one device.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Flow {
     /// Index into the asset's services; `None`: its services are unknown.
     pub service: Option<usize>,
@@ -78,16 +80,30 @@ pub(crate) struct Flow {
     pub via: Via,
 }
 
-type Key = Option<Service>;
-/// (segment, service key, why) of one named asset.
-type NamedFlows = Vec<(Id, Key, Via)>;
+/// A service key: an interned service id of [`Index::svc_table`], `None` for "services unknown".
+type Key = Option<u32>;
+
+/// The allowed keys of one (source, destination segment) for the segment's non-named assets,
+/// sorted by key (binary search: a handful of entries, no strings compared).
+pub(crate) struct SegTable(Vec<(Key, Via)>);
+
+impl SegTable {
+    pub fn get(&self, key: Key) -> Option<Via> {
+        self.0.binary_search_by(|(k, _)| k.cmp(&key)).ok().and_then(|i| self.0.get(i)).map(|(_, v)| *v)
+    }
+
+    /// Whether any allowed key satisfies `pred` (cheap pre-filter for whole segments).
+    pub fn any(&self, mut pred: impl FnMut(Key, Via) -> bool) -> bool {
+        self.0.iter().any(|(k, v)| pred(*k, *v))
+    }
+}
 
 pub(crate) struct Reach {
-    /// (source, destination segment) → allowed service keys of the segment's (non-named)
-    /// assets.
-    seg: BTreeMap<(Src, Id), BTreeMap<Key, Via>>,
-    /// (source, named asset) → (segment, key) → via.
-    named: BTreeMap<(Src, Id), NamedFlows>,
+    /// Source → (destination segment, allowed service keys of the segment's non-named
+    /// assets), sorted by segment. See [`Row`].
+    rows: FxMap<Src, Vec<(Id, SegTable)>>,
+    /// (source, named asset) → its allowed flows, in (segment, service) order.
+    named: FxMap<(Src, Id), Vec<Flow>>,
     pub router_defaults: BTreeSet<(Id, Id, Id)>,
     pub facing_defaults: BTreeSet<Id>,
     pub unknown_services: usize,
@@ -148,18 +164,17 @@ impl Reach {
         // Distinct service keys of each segment's non-named assets.
         let mut seg_keys: BTreeMap<Id, BTreeSet<Key>> = BTreeMap::new();
         let mut unknown_services = 0;
-        for (i, a) in model.assets.iter().enumerate() {
-            let services = idx.services.get(i).cloned().flatten();
-            if services.is_none() {
+        for (i, ids) in idx.svc_ids.iter().enumerate() {
+            if ids.is_none() {
                 unknown_services += 1;
             }
-            if idx.named_to.contains(&a.id) {
+            if idx.is_named.get(i).copied().unwrap_or(false) {
                 continue;
             }
             for s in idx.segs.get(i).map(Vec::as_slice).unwrap_or(&[]) {
                 let e = seg_keys.entry(*s).or_default();
-                match &services {
-                    Some(list) => e.extend(list.iter().cloned().map(Some)),
+                match ids {
+                    Some(list) => e.extend(list.iter().copied().map(Some)),
                     None => {
                         e.insert(None);
                     }
@@ -168,12 +183,13 @@ impl Reach {
         }
 
         let mut r = Reach {
-            seg: BTreeMap::new(),
-            named: BTreeMap::new(),
+            rows: FxMap::default(),
+            named: FxMap::default(),
             router_defaults: BTreeSet::new(),
             facing_defaults: BTreeSet::new(),
             unknown_services,
         };
+        let svc = |key: Key| key.and_then(|k| idx.svc_table.get(k as usize));
         for src in &sources {
             let src_segs: Vec<Id> = match src {
                 Src::Seg(s) => vec![*s],
@@ -183,29 +199,34 @@ impl Reach {
             // Only the policies whose source matches this zone matter.
             let pols: Vec<&Policy> =
                 ordered.iter().copied().filter(|p| from_matches(p.from, *src, &src_segs)).collect();
+            let mut row = Vec::new();
             for (seg, keys) in &seg_keys {
-                let mut allowed = BTreeMap::new();
+                // `keys` iterates in order, so the table is sorted.
+                let mut allowed = Vec::new();
                 for key in keys {
-                    if let Some(via) = r.decide(idx, *src, &src_segs, &pols, None, *seg, key.as_ref()) {
-                        allowed.insert(key.clone(), via);
+                    if let Some(via) = r.decide(idx, *src, &src_segs, &pols, None, *seg, svc(*key)) {
+                        allowed.push((*key, via));
                     }
                 }
                 if !allowed.is_empty() {
-                    r.seg.insert((*src, *seg), allowed);
+                    row.push((*seg, SegTable(allowed)));
                 }
+            }
+            if !row.is_empty() {
+                // `seg_keys` iterates in segment order: the row is sorted.
+                r.rows.insert(*src, row);
             }
             for a in &idx.named_to {
                 let Some(pos) = idx.pos(*a) else { continue };
-                let services = idx.services.get(pos).cloned().flatten();
-                let keys: Vec<Key> = match services {
-                    Some(list) => list.into_iter().map(Some).collect(),
-                    None => vec![None],
+                let keys: Vec<(Option<usize>, Key)> = match idx.svc_ids.get(pos).and_then(|s| s.as_ref()) {
+                    Some(list) => list.iter().enumerate().map(|(i, k)| (Some(i), Some(*k))).collect(),
+                    None => vec![(None, None)],
                 };
                 let mut out = Vec::new();
                 for seg in idx.segs.get(pos).map(Vec::as_slice).unwrap_or(&[]) {
-                    for key in &keys {
-                        if let Some(via) = r.decide(idx, *src, &src_segs, &pols, Some(*a), *seg, key.as_ref()) {
-                            out.push((*seg, key.clone(), via));
+                    for (service, key) in &keys {
+                        if let Some(via) = r.decide(idx, *src, &src_segs, &pols, Some(*a), *seg, svc(*key)) {
+                            out.push(Flow { service: *service, segment: *seg, via });
                         }
                     }
                 }
@@ -292,44 +313,34 @@ impl Reach {
         }
     }
 
+    /// What `src` reaches, for loops over many assets (one hash lookup per source).
+    pub fn row(&self, src: Src) -> Row<'_> {
+        Row { reach: self, src, segs: self.rows.get(&src).map(Vec::as_slice).unwrap_or(&[]) }
+    }
+
+    /// [`Row::visit_flows`] of `src`.
+    pub fn visit_flows<B>(&self, idx: &Index, src: Src, pos: usize, f: impl FnMut(Flow) -> ControlFlow<B>) -> Option<B> {
+        self.row(src).visit_flows(idx, pos, f)
+    }
+
     /// Allowed flows from `src` to the asset at position `pos`.
     pub fn flows(&self, idx: &Index, src: Src, pos: usize) -> Vec<Flow> {
         let mut out = Vec::new();
-        let Some(a) = idx.model.assets.get(pos) else { return out };
-        let services = idx.services.get(pos).and_then(|s| s.as_ref());
-        if idx.named_to.contains(&a.id) {
-            if let Some(list) = self.named.get(&(src, a.id)) {
-                for (seg, key, via) in list {
-                    let service = key.as_ref().and_then(|k| services.and_then(|s| s.iter().position(|x| x == k)));
-                    out.push(Flow { service, segment: *seg, via: *via });
-                }
-            }
-            return out;
-        }
-        for seg in idx.segs.get(pos).map(Vec::as_slice).unwrap_or(&[]) {
-            let Some(table) = self.seg.get(&(src, *seg)) else { continue };
-            match services {
-                Some(list) => {
-                    for (i, s) in list.iter().enumerate() {
-                        let key: Key = Some(s.clone());
-                        if let Some(via) = table.get(&key) {
-                            out.push(Flow { service: Some(i), segment: *seg, via: *via });
-                        }
-                    }
-                }
-                None => {
-                    if let Some(via) = table.get(&None) {
-                        out.push(Flow { service: None, segment: *seg, via: *via });
-                    }
-                }
-            }
-        }
+        self.visit_flows(idx, src, pos, |f| {
+            out.push(f);
+            ControlFlow::<()>::Continue(())
+        });
         out
     }
 
-    /// Whether `src` reaches anything in `seg` at all (cheap pre-filter).
-    pub fn touches_segment(&self, idx: &Index, src: Src, seg: Id) -> bool {
-        self.seg.contains_key(&(src, seg)) || idx.named_segs.contains(&seg)
+    /// The first allowed flow from `src` to the asset at position `pos` that satisfies `pred`.
+    pub fn find_flow(&self, idx: &Index, src: Src, pos: usize, mut pred: impl FnMut(&Flow) -> bool) -> Option<Flow> {
+        self.visit_flows(idx, src, pos, |f| if pred(&f) { ControlFlow::Break(f) } else { ControlFlow::Continue(()) })
+    }
+
+    /// The first allowed flow from `src` to the asset at position `pos`.
+    pub fn first_flow(&self, idx: &Index, src: Src, pos: usize) -> Option<Flow> {
+        self.find_flow(idx, src, pos, |_| true)
     }
 
     /// Whether `src` reaches the internet (first matching policy on any service).
@@ -366,6 +377,69 @@ impl Reach {
             out.push(tf(lang, "risk.assume.unknown_services", &[("count", &self.unknown_services)]));
         }
         out
+    }
+}
+
+/// What one source reaches: per-segment tables found by binary search over a short sorted
+/// slice, so loops over every asset hash nothing.
+pub(crate) struct Row<'r> {
+    reach: &'r Reach,
+    src: Src,
+    segs: &'r [(Id, SegTable)],
+}
+
+impl<'r> Row<'r> {
+    /// The allowed keys to the non-named assets of `seg`.
+    pub fn table(&self, seg: Id) -> Option<&'r SegTable> {
+        let segs: &'r [(Id, SegTable)] = self.segs;
+        segs.binary_search_by(|(s, _)| s.cmp(&seg)).ok().and_then(|i| segs.get(i)).map(|(_, t)| t)
+    }
+
+    /// Whether the source reaches anything in `seg` at all (cheap pre-filter).
+    pub fn touches(&self, idx: &Index, seg: Id) -> bool {
+        self.table(seg).is_some() || idx.named_segs.contains(&seg)
+    }
+
+    /// The allowed flows to a named asset.
+    pub fn named_flows(&self, asset: Id) -> &'r [Flow] {
+        self.reach.named.get(&(self.src, asset)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Calls `f` with each allowed flow to the asset at position `pos`, in order (its
+    /// segments, then its services), until `f` breaks. Allocates nothing.
+    pub fn visit_flows<B>(&self, idx: &Index, pos: usize, mut f: impl FnMut(Flow) -> ControlFlow<B>) -> Option<B> {
+        if idx.is_named.get(pos).copied().unwrap_or(false) {
+            let id = idx.ids.get(pos).copied()?;
+            for fl in self.named_flows(id) {
+                if let ControlFlow::Break(b) = f(*fl) {
+                    return Some(b);
+                }
+            }
+            return None;
+        }
+        let ids = idx.svc_ids.get(pos).and_then(|s| s.as_deref());
+        for seg in idx.segs.get(pos).map(Vec::as_slice).unwrap_or(&[]) {
+            let Some(table) = self.table(*seg) else { continue };
+            match ids {
+                Some(list) => {
+                    for (i, k) in list.iter().enumerate() {
+                        if let Some(via) = table.get(Some(*k))
+                            && let ControlFlow::Break(b) = f(Flow { service: Some(i), segment: *seg, via })
+                        {
+                            return Some(b);
+                        }
+                    }
+                }
+                None => {
+                    if let Some(via) = table.get(None)
+                        && let ControlFlow::Break(b) = f(Flow { service: None, segment: *seg, via })
+                    {
+                        return Some(b);
+                    }
+                }
+            }
+        }
+        None
     }
 }
 

@@ -7,7 +7,7 @@ use mamori_model::{
     AccountPrivilege, Asset, AssetKind, Authentication, BackupMedium, ConnectionKind, Id, SegmentPurpose,
 };
 
-use crate::index::{Index, is_smb_rdp, service_label};
+use crate::index::{Index, NO_LIST, service_label};
 use crate::reach::{Reach, Src, Via, via_text};
 use crate::tables::{self, FirmwareKind};
 use crate::{Node, RuleState};
@@ -33,9 +33,14 @@ impl Hit {
 const LIST_MAX: usize = 8;
 
 fn name_list(lang: Lang, names: &[String]) -> String {
-    let mut s: Vec<String> = names.iter().take(LIST_MAX).cloned().collect();
-    if names.len() > LIST_MAX {
-        s.push(tf(lang, "risk.ev.and_more", &[("count", &(names.len() - LIST_MAX))]));
+    name_list_of(lang, names, names.len())
+}
+
+/// [`name_list`] when only the first names were built: `total` names in all.
+fn name_list_of(lang: Lang, first: &[String], total: usize) -> String {
+    let mut s: Vec<String> = first.iter().take(LIST_MAX).cloned().collect();
+    if total > LIST_MAX {
+        s.push(tf(lang, "risk.ev.and_more", &[("count", &(total - LIST_MAX))]));
     }
     s.join("、")
 }
@@ -202,17 +207,26 @@ pub(crate) fn flag(a: &Asset, key: &str) -> bool {
 /// Vulnerabilities that make a device exploitable in the attack graph: KEV, or CVSS ≥ 9 over
 /// the network. Empty when no feed was imported.
 pub(crate) fn exploitable_vulns<'m>(idx: &Index<'m>, asset: Id) -> Vec<&'m mamori_model::network::VulnFact> {
+    exploitable_vuln_positions(idx, asset).into_iter().filter_map(|i| idx.model.vulns.get(i)).collect()
+}
+
+/// [`exploitable_vulns`] as positions in `model.vulns`.
+pub(crate) fn exploitable_vuln_positions(idx: &Index, asset: Id) -> Vec<usize> {
     if !idx.model.vuln_data {
         return Vec::new();
     }
-    let mut v: Vec<_> = idx
-        .model
-        .vulns
+    let vulns = &idx.model.vulns;
+    let mut v: Vec<usize> = idx
+        .vulns_of
+        .get(&asset)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
         .iter()
-        .filter(|v| v.asset_id == asset)
-        .filter(|v| v.kev || (v.cvss.unwrap_or(0.0) >= 9.0 && v.network == Some(true)))
+        .copied()
+        .filter(|i| vulns.get(*i).is_some_and(|v| v.kev || (v.cvss.unwrap_or(0.0) >= 9.0 && v.network == Some(true))))
         .collect();
-    v.sort_by(|a, b| a.vuln_id.cmp(&b.vuln_id));
+    // Stable: entries with the same id keep the model's order.
+    v.sort_by(|a, b| vulns.get(*a).map(|x| &x.vuln_id).cmp(&vulns.get(*b).map(|x| &x.vuln_id)));
     v
 }
 
@@ -304,7 +318,7 @@ fn guest_wifi_reaches_clinical(idx: &Index, reach: &Reach, lang: Lang, out: &mut
             if !is_clinical_target(idx, pos) {
                 continue;
             }
-            if let Some(f) = reach.flows(idx, src, pos).into_iter().find(|f| f.segment != seg.id) {
+            if let Some(f) = reach.find_flow(idx, src, pos, |f| f.segment != seg.id) {
                 reached.push((a.id, f.via));
             }
         }
@@ -549,46 +563,96 @@ fn rdp_smb_reachable(idx: &Index, reach: &Reach, lang: Lang, out: &mut Vec<Hit>)
             sources.push((Src::Seg(s.id), Node::Segment(s.id), s.name.clone()));
         }
     }
-    for (src, node, name) in sources {
-        let mut hits: Vec<(Id, String)> = Vec::new();
-        let mut hit_ids = std::collections::BTreeSet::new();
-        for seg in idx.seg_assets.keys() {
-            if !reach.touches_segment(idx, src, *seg) {
+    let smb_rdp_key = |k: Option<u32>| k.is_some_and(|k| idx.svc_smb_rdp.get(k as usize).copied().unwrap_or(false));
+    let counts = |via: Via| !matches!(via, Via::SameSegment { .. });
+    // Per asset (by the position its id maps to): the last source that listed it, so an asset
+    // with several segments is listed once per source.
+    let mut listed_by: Vec<usize> = vec![usize::MAX; idx.model.assets.len()];
+    // Per service list (`Index::svc_lists`): the answer for the current (source, segment),
+    // valid when its stamp is the current one. Non-named assets with the same services are
+    // reached alike.
+    let mut memo: Vec<(usize, Option<usize>)> = vec![(usize::MAX, None); idx.svc_lists.len()];
+    let mut stamp = 0usize;
+    for (si, (src, node, name)) in sources.into_iter().enumerate() {
+        // (asset id, position, index of the SMB/RDP service reached).
+        let mut hits: Vec<(Id, usize, usize)> = Vec::new();
+        let row = reach.row(src);
+        for (seg, members) in &idx.seg_assets {
+            if !row.touches(idx, *seg) {
                 continue;
             }
-            for pos in idx.seg_assets.get(seg).map(Vec::as_slice).unwrap_or(&[]) {
-                let Some(a) = idx.model.assets.get(*pos) else { continue };
+            let table = row.table(*seg);
+            // The segment's non-named assets are reached on SMB/RDP only when the table allows
+            // such a key from outside the segment: otherwise none of them can be listed.
+            let table = table.filter(|t| t.any(|k, via| counts(via) && smb_rdp_key(k)));
+            stamp += 1;
+            for pos in members {
                 if !idx.smb_rdp.get(*pos).copied().unwrap_or(false) {
                     continue;
                 }
-                if hit_ids.contains(&a.id) {
+                let canon = idx.canon.get(*pos).map(|c| *c as usize).unwrap_or(*pos);
+                if listed_by.get(canon).is_some_and(|x| *x == si) {
                     continue;
                 }
-                let services = idx.services.get(*pos).and_then(|s| s.as_ref());
-                let flows = reach.flows(idx, src, *pos);
-                let found = flows.iter().find(|f| {
-                    !matches!(f.via, Via::SameSegment { .. })
-                        && f.segment == *seg
-                        && f.service.and_then(|i| services.and_then(|s| s.get(i))).is_some_and(is_smb_rdp)
-                });
-                if let Some(f) = found {
-                    let svc = f
-                        .service
-                        .and_then(|i| services.and_then(|s| s.get(i)))
-                        .map(|s| service_label(s).unwrap_or_else(|| s.code()))
-                        .unwrap_or_default();
-                    hit_ids.insert(a.id);
-                    hits.push((a.id, format!("{}（{}）", a.data.name, svc)));
+                let Some(id) = idx.ids.get(*pos).copied() else { continue };
+                // The first flow into this segment, from outside it, on SMB or RDP.
+                let found = if idx.is_named.get(*pos).copied().unwrap_or(false) {
+                    let services = idx.svc_ids.get(*pos).and_then(|s| s.as_deref()).unwrap_or(&[]);
+                    row.named_flows(id).iter().find_map(|f| {
+                        let i = f.service?;
+                        (counts(f.via) && f.segment == *seg && smb_rdp_key(services.get(i).copied())).then_some(i)
+                    })
+                } else if let Some(t) = table {
+                    // `smb_rdp` is set: the services are known.
+                    let list = idx.svc_list.get(*pos).copied().unwrap_or(NO_LIST);
+                    match memo.get_mut(list as usize) {
+                        Some((st, answer)) if *st == stamp => *answer,
+                        Some((st, answer)) => {
+                            let services = idx.svc_lists.get(list as usize).map(|l| &l[..]).unwrap_or(&[]);
+                            *answer = services.iter().position(|k| smb_rdp_key(Some(*k)) && t.get(Some(*k)).is_some_and(counts));
+                            *st = stamp;
+                            *answer
+                        }
+                        None => None,
+                    }
+                } else {
+                    None
+                };
+                if let Some(i) = found {
+                    if let Some(x) = listed_by.get_mut(canon) {
+                        *x = si;
+                    }
+                    hits.push((id, *pos, i));
                 }
             }
         }
         if hits.is_empty() {
             continue;
         }
-        let names: Vec<String> = hits.iter().map(|(_, n)| n.clone()).collect();
-        let ev = vec![tf(lang, "risk.ev.rdp_smb", &[("source", &name), ("count", &hits.len()), ("assets", &name_list(lang, &names))])];
-        let mut subjects = vec![node];
-        subjects.extend(hits.iter().map(|(a, _)| Node::Asset(*a)));
+        // Only the names the evidence lists are built.
+        let names: Vec<String> = hits
+            .iter()
+            .take(LIST_MAX)
+            .map(|(_, pos, i)| {
+                let a_name = idx.model.assets.get(*pos).map(|a| a.data.name.as_str()).unwrap_or_default();
+                let svc = idx
+                    .services
+                    .get(*pos)
+                    .and_then(|s| s.as_ref())
+                    .and_then(|s| s.get(*i))
+                    .map(|s| service_label(s).unwrap_or_else(|| s.code()))
+                    .unwrap_or_default();
+                format!("{a_name}（{svc}）")
+            })
+            .collect();
+        let ev = vec![tf(
+            lang,
+            "risk.ev.rdp_smb",
+            &[("source", &name), ("count", &hits.len()), ("assets", &name_list_of(lang, &names, hits.len()))],
+        )];
+        let mut subjects = Vec::with_capacity(hits.len() + 1);
+        subjects.push(node);
+        subjects.extend(hits.iter().map(|(a, _, _)| Node::Asset(*a)));
         out.push(Hit::fires("rdp_smb_reachable", node, subjects, ev));
     }
 }

@@ -474,14 +474,18 @@ fn refs_of(findings: &[RiskFinding]) -> Vec<FindingRef> {
 /// Assesses the model, applies the changes to a clone and assesses it again. The model given
 /// is never modified.
 pub fn what_if(model: &NetworkModel, changes: &[Change], lang: Lang) -> WhatIf {
-    let before = assess(model, lang);
     let mut m = model.clone();
     let mut described = Vec::new();
     for c in changes {
         described.push((c.spec(), c.describe(model, lang)));
         c.apply(&mut m, lang);
     }
+    // The changed copy is assessed first and dropped before the original is assessed: two
+    // models and two assessments are never held at once (assessments are pure, so the order
+    // does not change any result).
     let after = assess(&m, lang);
+    drop(m);
+    let before = assess(model, lang);
     let fb = refs_of(&before.findings);
     let fa = refs_of(&after.findings);
     let kb: std::collections::BTreeSet<&str> = fb.iter().map(|f| f.key.as_str()).collect();
