@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mamori_model::{Detail, Id, SegmentPurpose};
 use mamori_vuln::cpe::Cpe;
-use mamori_vuln::matcher::{Compiled, Confidence, DeviceCpe, Hit};
+use mamori_vuln::matcher::{Compiled, Confidence, DeviceCpe, Found, Hit, Inventory, Why};
 use mamori_vuln::model::Configuration;
 use mamori_vuln::urgency::{self, Priority, Signals};
 use mamori_vuln::version;
@@ -166,32 +166,113 @@ pub struct MatchAsset {
     pub patient_reachable: bool,
 }
 
-/// One hit before it is written: a vulnerability and the assets (indices into the match's
-/// asset list, sorted) that share the device names it matched on.
+/// One hit before it is written: a vulnerability and the assets that share the device names it
+/// matched on (all the members of a device set, or an explicit list once one was taken out).
+/// Its explanation is kept compact and spelt out by [`Hits::hit`] when written.
 #[derive(Debug, Clone)]
 pub struct RawHit {
-    pub assets: Vec<usize>,
-    pub vuln_id: String,
-    pub source: String,
-    pub hit: Hit,
+    /// Assets (indices into the match's asset list, sorted); None: the members of the set.
+    assets: Option<Box<[usize]>>,
+    vuln: u32,
+    source: u32,
+    found: Found,
 }
+
+impl RawHit {
+    pub fn confidence(&self) -> Confidence {
+        self.found.confidence
+    }
+}
+
+/// NVD configurations of the candidate CVEs, as loaded: id and JSON.
+type RawConfigs = Vec<(String, String)>;
 
 /// The hits of one matching run, grouped by identical device names.
 #[derive(Debug, Default)]
 pub struct Hits {
     pub groups: Vec<RawHit>,
-    by_vuln: HashMap<String, Vec<usize>>,
+    /// Interned vulnerability ids and sources.
+    vulns: Vec<String>,
+    vuln_index: HashMap<String, u32>,
+    sources: Vec<String>,
+    /// Per vulnerability, its groups.
+    by_vuln: Vec<Vec<u32>>,
+    /// Per device set, its assets (sorted).
+    members: Vec<Vec<usize>>,
+    inventory: Inventory,
+    /// Per vulnerability, the configurations its NVD hits point into.
+    compiled: Vec<Option<Compiled>>,
 }
 
+/// Marks a [`Found`] that is not tied to a device set (vendor statements, JVN).
+const NO_SET: u32 = u32::MAX;
+
 impl Hits {
-    pub fn push(&mut self, h: RawHit) {
-        self.by_vuln.entry(h.vuln_id.clone()).or_default().push(self.groups.len());
+    fn intern_vuln(&mut self, id: &str) -> u32 {
+        if let Some(&v) = self.vuln_index.get(id) {
+            return v;
+        }
+        let v = u32::try_from(self.vulns.len()).unwrap_or(u32::MAX);
+        self.vulns.push(id.to_owned());
+        self.vuln_index.insert(id.to_owned(), v);
+        self.by_vuln.push(Vec::new());
+        self.compiled.push(None);
+        v
+    }
+
+    fn intern_source(&mut self, s: &str) -> u32 {
+        match self.sources.iter().position(|x| x == s) {
+            Some(i) => u32::try_from(i).unwrap_or(u32::MAX),
+            None => {
+                self.sources.push(s.to_owned());
+                u32::try_from(self.sources.len() - 1).unwrap_or(u32::MAX)
+            }
+        }
+    }
+
+    fn push_raw(&mut self, h: RawHit) {
+        let g = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
+        if let Some(gs) = self.by_vuln.get_mut(h.vuln as usize) {
+            gs.push(g);
+        }
         self.groups.push(h);
+    }
+
+    /// A hit spelt out (vendor statements, JVN).
+    pub fn push(&mut self, assets: Vec<usize>, vuln_id: &str, source: &str, hit: Hit) {
+        let vuln = self.intern_vuln(vuln_id);
+        let source = self.intern_source(source);
+        let found = Found { set: NO_SET, confidence: hit.confidence, why: Why::Tree(Box::new(hit)) };
+        self.push_raw(RawHit { assets: Some(assets.into_boxed_slice()), vuln, source, found });
+    }
+
+    /// The assets of a group.
+    pub fn assets<'a>(&'a self, g: &'a RawHit) -> &'a [usize] {
+        match &g.assets {
+            Some(a) => a,
+            None => self.members.get(g.found.set as usize).map(Vec::as_slice).unwrap_or_default(),
+        }
+    }
+
+    pub fn vuln_id(&self, g: &RawHit) -> &str {
+        self.vulns.get(g.vuln as usize).map(String::as_str).unwrap_or_default()
+    }
+
+    pub fn source(&self, g: &RawHit) -> &str {
+        self.sources.get(g.source as usize).map(String::as_str).unwrap_or_default()
+    }
+
+    /// Why a group matched, in full.
+    pub fn hit(&self, g: &RawHit) -> Option<Hit> {
+        match &g.found.why {
+            Why::Tree(h) => Some((**h).clone()),
+            Why::Criterion { .. } => self.inventory.hit(self.compiled.get(g.vuln as usize)?.as_ref()?, &g.found),
+        }
     }
 
     /// Asset × vulnerability pairs.
     pub fn len(&self) -> u64 {
-        self.groups.iter().map(|g| g.assets.len() as u64).sum()
+        self.groups.iter().map(|g| self.assets(g).len() as u64).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -199,63 +280,128 @@ impl Hits {
     }
 
     pub fn contains(&self, asset: usize, vuln: &str) -> bool {
-        self.by_vuln.get(vuln).is_some_and(|gs| gs.iter().any(|&g| self.groups.get(g).is_some_and(|x| x.assets.binary_search(&asset).is_ok())))
+        let Some(gs) = self.vuln_index.get(vuln).and_then(|&v| self.by_vuln.get(v as usize)) else { return false };
+        gs.iter().any(|&g| self.groups.get(g as usize).is_some_and(|x| self.assets(x).binary_search(&asset).is_ok()))
     }
 
     /// Takes the asset out of the vulnerability's groups (those of `source_prefix` excepted, when
     /// given). Returns whether it was there.
     pub fn remove(&mut self, asset: usize, vuln: &str, except_source: Option<&str>) -> bool {
         let mut found = false;
-        if let Some(gs) = self.by_vuln.get(vuln) {
-            for &g in gs {
-                if let Some(x) = self.groups.get_mut(g)
-                    && except_source.is_none_or(|p| !x.source.starts_with(p))
-                    && let Ok(pos) = x.assets.binary_search(&asset)
-                {
-                    x.assets.remove(pos);
-                    found = true;
-                }
+        let Some(gs) = self.vuln_index.get(vuln).and_then(|&v| self.by_vuln.get(v as usize)) else { return false };
+        for &g in gs {
+            let Some(x) = self.groups.get(g as usize) else { continue };
+            let source = self.sources.get(x.source as usize).map(String::as_str).unwrap_or_default();
+            if except_source.is_some_and(|p| source.starts_with(p)) {
+                continue;
             }
+            let assets = match &x.assets {
+                Some(a) => a,
+                None => self.members.get(x.found.set as usize).map(Vec::as_slice).unwrap_or_default(),
+            };
+            let Ok(pos) = assets.binary_search(&asset) else { continue };
+            let mut list = assets.to_vec();
+            list.remove(pos);
+            if let Some(x) = self.groups.get_mut(g as usize) {
+                x.assets = Some(list.into_boxed_slice());
+            }
+            found = true;
         }
         found
     }
 }
 
-/// Matches assets against CVE candidates in memory: the part the benchmark times. Assets with
-/// the same CPE names (the same OS build on many PCs) are evaluated once.
-pub fn evaluate_candidates(assets: &[MatchAsset], candidates: &BTreeMap<String, BTreeSet<usize>>, configs: HashMap<String, Vec<Configuration>>) -> Hits {
-    let mut set_of: Vec<usize> = Vec::with_capacity(assets.len());
-    let mut sets: Vec<&[DeviceCpe]> = Vec::new();
+/// The assets' distinct device sets (assets with the same CPE names, the same OS build on many
+/// PCs, are evaluated once), in the order of their first asset, and each set's assets.
+fn device_sets(assets: &[MatchAsset]) -> (Vec<Vec<DeviceCpe>>, Vec<Vec<usize>>) {
+    let mut sets: Vec<Vec<DeviceCpe>> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
     let mut index: HashMap<Vec<(String, bool)>, usize> = HashMap::new();
-    for a in assets {
+    for (i, a) in assets.iter().enumerate() {
         let mut k: Vec<(String, bool)> = a.cpes.iter().map(|d| (d.cpe.to_fs(), d.confirmed)).collect();
         k.sort();
         let next = sets.len();
-        let i = *index.entry(k).or_insert(next);
-        if i == next {
-            sets.push(&a.cpes);
+        let s = *index.entry(k).or_insert(next);
+        if s == next {
+            sets.push(a.cpes.clone());
+            members.push(Vec::new());
         }
-        set_of.push(i);
-    }
-    let mut out = Hits::default();
-    let mut configs = configs;
-    for (cve, who) in candidates {
-        let Some(c) = configs.remove(cve) else { continue };
-        let compiled = Compiled::new(c);
-        let mut by_set: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for &i in who {
-            if let Some(&set) = set_of.get(i) {
-                by_set.entry(set).or_default().push(i);
-            }
-        }
-        for (set, members) in by_set {
-            let Some(cpes) = sets.get(set) else { continue };
-            if let Some(hit) = compiled.evaluate(cpes) {
-                out.push(RawHit { assets: members, vuln_id: cve.clone(), source: "nvd".to_owned(), hit });
-            }
+        if let Some(m) = members.get_mut(s) {
+            m.push(i);
         }
     }
-    out
+    (sets, members)
+}
+
+/// CVE candidates: CVE id and the products (inventory group numbers) its vulnerable criteria
+/// name among the assets', sorted by id.
+pub type Candidates = Vec<(String, Vec<u32>)>;
+
+/// Candidate asset × CVE pairs: for each CVE, the assets naming one of its products.
+fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], candidates: &Candidates) -> u64 {
+    let assets = |groups: &[u32]| -> u64 { inventory.sets_naming(groups).iter().map(|&s| members.get(s as usize).map_or(0, |m| m.len() as u64)).sum() };
+    let mut per_group: HashMap<u32, u64> = HashMap::new();
+    let mut total = 0;
+    for (_, groups) in candidates {
+        total += match groups.as_slice() {
+            [g] => *per_group.entry(*g).or_insert_with(|| assets(&[*g])),
+            gs => assets(gs),
+        };
+    }
+    total
+}
+
+/// Matches the assets against the candidate CVEs in memory: the part the benchmark times.
+/// `configs` are the candidates' configuration trees as stored (JSON), in any order. Decoding and
+/// matching are shared between the machine's cores (two at most).
+pub fn evaluate_candidates(inventory: Inventory, members: Vec<Vec<usize>>, candidates: &Candidates, configs: RawConfigs) -> Result<Hits> {
+    let mut json: HashMap<String, String> = configs.into_iter().collect();
+    let work: Vec<(&str, &[u32], String)> =
+        candidates.iter().filter_map(|(id, groups)| json.remove(id).map(|j| (id.as_str(), groups.as_slice(), j))).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
+    let chunk = work.len().div_ceil(threads).max(1);
+    type Part = Result<Vec<(Compiled, Vec<Found>)>>;
+    let run = |part: &[(&str, &[u32], String)]| -> Part {
+        let mut scratch = inventory.scratch();
+        let mut out = Vec::with_capacity(part.len());
+        for (id, groups, j) in part {
+            let c: Vec<Configuration> = decode(id, j)?;
+            let compiled = Compiled::new(c);
+            let mut found = Vec::new();
+            inventory.evaluate(&compiled, groups, &mut scratch, &mut found);
+            out.push((compiled, found));
+        }
+        Ok(out)
+    };
+    let run = &run;
+    let parts: Vec<Part> = std::thread::scope(|scope| {
+        let handles: Vec<_> = work.chunks(chunk).skip(1).map(|part| scope.spawn(move || run(part))).collect();
+        let mut parts = vec![run(work.chunks(chunk).next().unwrap_or_default())];
+        for h in handles {
+            parts.push(h.join().unwrap_or_else(|_| Err(StoreError::Format("matching thread failed".into()))));
+        }
+        parts
+    });
+    let mut hits = Hits { members, ..Hits::default() };
+    let nvd = hits.intern_source("nvd");
+    let mut ids = work.iter().map(|(id, ..)| *id);
+    for part in parts {
+        for (compiled, found) in part? {
+            let Some(id) = ids.next() else { break };
+            if found.is_empty() {
+                continue;
+            }
+            let vuln = hits.intern_vuln(id);
+            if let Some(slot) = hits.compiled.get_mut(vuln as usize) {
+                *slot = Some(compiled);
+            }
+            for f in found {
+                hits.push_raw(RawHit { assets: None, vuln, source: nvd, found: f });
+            }
+        }
+    }
+    hits.inventory = inventory;
+    Ok(hits)
 }
 
 /// Asset id and vulnerability id.
@@ -347,25 +493,79 @@ impl Store {
         Ok(assets)
     }
 
-    /// CVE candidates for the assets: CVE id → assets naming one of its vulnerable products.
-    pub async fn match_candidates(&self, assets: &[MatchAsset]) -> Result<BTreeMap<String, BTreeSet<usize>>> {
-        let mut by_product: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
-        for (i, a) in assets.iter().enumerate() {
-            for d in &a.cpes {
-                if let (Some(v), Some(p)) = (d.cpe.vendor(), d.cpe.product()) {
-                    by_product.entry((v, p)).or_default().insert(i);
+    /// CVE candidates for the inventory: the CVEs whose vulnerable criteria name one of its
+    /// products. A few batched queries on the candidate index, one row per product (the CVE ids
+    /// aggregated): hundreds of thousands of rows one by one cost seconds.
+    pub async fn match_candidates(&self, inventory: &Inventory) -> Result<Candidates> {
+        let products = inventory.products();
+        let mut by_cve: HashMap<String, Vec<u32>> = HashMap::new();
+        let backend = self.backend();
+        let agg = match backend {
+            crate::Backend::Sqlite => "group_concat",
+            crate::Backend::Postgres => "string_agg",
+        };
+        for chunk in products.chunks(500) {
+            let pairs: Vec<String> = (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, 2 * i + 1, 2))).collect();
+            let sql = format!(
+                "SELECT vendor, product, {agg}(cve_id, ' ') FROM vuln_cve_products WHERE (vendor, product) IN (VALUES {}) GROUP BY vendor, product",
+                pairs.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (v, p, _) in chunk {
+                q = q.bind((*v).to_owned()).bind((*p).to_owned());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let v: String = r.try_get(0)?;
+                let p: String = r.try_get(1)?;
+                let ids: String = r.try_get(2)?;
+                let Some(g) = inventory.product(&v, &p) else { continue };
+                for id in ids.split(' ').filter(|s| !s.is_empty()) {
+                    match by_cve.get_mut(id) {
+                        Some(gs) => gs.push(g),
+                        None => {
+                            by_cve.insert(id.to_owned(), vec![g]);
+                        }
+                    }
                 }
             }
         }
-        let mut out: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-        for ((v, p), who) in &by_product {
-            let ids: Vec<String> = sqlx::query_scalar("SELECT cve_id FROM vuln_cve_products WHERE vendor = $1 AND product = $2")
-                .bind(v.clone())
-                .bind(p.clone())
-                .fetch_all(self.pool())
-                .await?;
-            for id in ids {
-                out.entry(id).or_default().extend(who.iter().copied());
+        let mut out: Candidates = by_cve.into_iter().collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (_, gs) in &mut out {
+            gs.sort_unstable();
+            gs.dedup();
+        }
+        Ok(out)
+    }
+
+    /// The configuration trees of these CVEs, as stored (JSON): one row per batch of CVEs, id
+    /// and JSON joined by control characters JSON text cannot contain.
+    async fn cve_configurations_raw(&self, ids: &[&str]) -> Result<RawConfigs> {
+        const FIELD: char = '\u{1f}';
+        const RECORD: char = '\u{1e}';
+        let backend = self.backend();
+        let agg = match backend {
+            crate::Backend::Sqlite => "group_concat",
+            crate::Backend::Postgres => "string_agg",
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(2000) {
+            let sql = format!(
+                "SELECT {agg}(id || {} || configurations, {}) FROM vuln_cves WHERE id IN ({})",
+                batch_placeholders(backend, 1, 1),
+                batch_placeholders(backend, 2, 1),
+                batch_placeholders(backend, 3, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(FIELD.to_string()).bind(RECORD.to_string());
+            for id in chunk {
+                q = q.bind((*id).to_owned());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let all: Option<String> = r.try_get(0)?;
+                for rec in all.as_deref().unwrap_or_default().split(RECORD) {
+                    let Some((id, json)) = rec.split_once(FIELD) else { continue };
+                    out.push((id.to_owned(), json.to_owned()));
+                }
             }
         }
         Ok(out)
@@ -373,21 +573,8 @@ impl Store {
 
     /// The configuration trees of these CVEs.
     pub async fn cve_configurations(&self, ids: &[String]) -> Result<HashMap<String, Vec<Configuration>>> {
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let sql = format!("SELECT id, configurations FROM vuln_cves WHERE id IN ({})", batch_placeholders(self.backend(), 1, chunk.len()));
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.clone());
-            }
-            for r in q.fetch_all(self.pool()).await? {
-                let id: String = r.try_get(0)?;
-                let c: String = r.try_get(1)?;
-                let configs: Vec<Configuration> = decode(&id, &c)?;
-                out.insert(id, configs);
-            }
-        }
-        Ok(out)
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.cve_configurations_raw(&refs).await?.into_iter().map(|(id, c)| Ok((id.clone(), decode(&id, &c)?))).collect()
     }
 
     /// Vendor statements and JVN advisories for the assets' products.
@@ -432,11 +619,11 @@ impl Store {
                             {
                                 remove.remove(&key);
                                 hits.remove(*i, &cve, None);
-                                hits.push(RawHit {
-                                    assets: vec![*i],
-                                    vuln_id: cve.clone(),
-                                    source: format!("csaf:{publisher}"),
-                                    hit: Hit {
+                                hits.push(
+                                    vec![*i],
+                                    &cve,
+                                    &format!("csaf:{publisher}"),
+                                    Hit {
                                         configuration: 0,
                                         criteria: format!("{publisher} {tracking}"),
                                         range: range.clone().or(ver.clone()).unwrap_or_default(),
@@ -446,7 +633,7 @@ impl Store {
                                         platform_known: None,
                                         caveats: vec!["vendor_statement".to_owned()],
                                     },
-                                });
+                                );
                             }
                         }
                         "fixed" | "not_affected" => {
@@ -493,11 +680,11 @@ impl Store {
                         if hits.contains(*i, vid) {
                             continue;
                         }
-                        hits.push(RawHit {
-                            assets: vec![*i],
-                            vuln_id: vid.clone(),
-                            source: "jvn".to_owned(),
-                            hit: Hit {
+                        hits.push(
+                            vec![*i],
+                            vid,
+                            "jvn",
+                            Hit {
                                 configuration: 0,
                                 criteria: id.clone(),
                                 range: versions.join(" / "),
@@ -507,7 +694,7 @@ impl Store {
                                 platform_known: None,
                                 caveats: vec!["jvn_name_only".to_owned()],
                             },
-                        });
+                        );
                     }
                 }
             }
@@ -559,20 +746,23 @@ impl Store {
         let ms = |t: std::time::Instant| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
         let t0 = std::time::Instant::now();
         let assets = self.match_assets().await?;
+        let (sets, members) = device_sets(&assets);
+        let inventory = Inventory::new(sets);
         let load_ms = ms(t0);
         let t1 = std::time::Instant::now();
-        let candidates = self.match_candidates(&assets).await?;
-        let ids: Vec<String> = candidates.keys().cloned().collect();
-        let configs = self.cve_configurations(&ids).await?;
+        let candidates = self.match_candidates(&inventory).await?;
+        let ids: Vec<&str> = candidates.iter().map(|(id, _)| id.as_str()).collect();
+        let configs = self.cve_configurations_raw(&ids).await?;
+        let candidate_pairs = candidate_pairs(&inventory, &members, &candidates);
         let candidates_ms = ms(t1);
         let t2 = std::time::Instant::now();
-        let mut hits = evaluate_candidates(&assets, &candidates, configs);
+        let mut hits = evaluate_candidates(inventory, members, &candidates, configs)?;
         let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;
         let evaluate_ms = ms(t2);
         let mut summary = MatchSummary {
             assets: assets.len() as u64,
             assets_with_cpe: assets.iter().filter(|a| !a.cpes.is_empty()).count() as u64,
-            candidates: candidates.values().map(|s| s.len() as u64).sum(),
+            candidates: candidate_pairs,
             matched: hits.len(),
             vendor_cleared,
             load_ms,
@@ -584,7 +774,8 @@ impl Store {
             return Ok(summary);
         }
         let t3 = std::time::Instant::now();
-        let vuln_ids: Vec<String> = hits.groups.iter().filter(|g| !g.assets.is_empty()).map(|g| g.vuln_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let vuln_ids: Vec<String> =
+            hits.groups.iter().filter(|g| !hits.assets(g).is_empty()).map(|g| hits.vuln_id(g).to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
         let facts = self.vuln_facts(&vuln_ids).await?;
         let responsibles = self.responsibles().await?;
         let existing: HashMap<FindingKey, (Option<String>, Option<String>, String)> =
@@ -613,12 +804,15 @@ impl Store {
              priority_detail, due_date, responsible, status, justification, reason, status_by, status_at, fingerprint)";
         let facility = Responsible { party: "facility".into(), vendor_id: None, vendor_name: None, basis: "no_contract".into() };
         for g in &hits.groups {
-            if g.assets.is_empty() {
+            let members = hits.assets(g);
+            if members.is_empty() {
                 continue;
             }
-            let f = facts.get(&g.vuln_id).cloned().unwrap_or_default();
-            let hit_json = serde_json::to_string(&g.hit).map_err(|e| StoreError::Format(e.to_string()))?;
-            for &i in &g.assets {
+            let (vuln_id, source) = (hits.vuln_id(g), hits.source(g));
+            let Some(hit) = hits.hit(g) else { continue };
+            let f = facts.get(vuln_id).cloned().unwrap_or_default();
+            let hit_json = serde_json::to_string(&hit).map_err(|e| StoreError::Format(e.to_string()))?;
+            for &i in members {
                 let Some(a) = assets.get(i) else { continue };
                 let signals = Signals {
                     kev: f.kev.is_some(),
@@ -628,12 +822,12 @@ impl Store {
                     internet_facing: a.internet_facing,
                     patient_reachable: a.patient_reachable,
                 };
-                let p = urgency::priority(&signals, g.hit.confidence);
+                let p = urgency::priority(&signals, hit.confidence);
                 let responsible = responsibles.get(&a.id).unwrap_or(&facility);
-                let key = (a.id, g.vuln_id.clone());
+                let key = (a.id, vuln_id.to_owned());
                 let p_json = serde_json::to_string(&p).map_err(|e| StoreError::Format(e.to_string()))?;
                 let r_json = serde_json::to_string(responsible).map_err(|e| StoreError::Format(e.to_string()))?;
-                let fp = fingerprint(&[&g.source, g.hit.confidence.code(), &hit_json, &p_json, &r_json]);
+                let fp = fingerprint(&[source, hit.confidence.code(), &hit_json, &p_json, &r_json]);
                 let days = urgency::days_to_fix(p.band, signals.kev, kev_days);
                 let due = add_days(today, days);
                 match existing.get(&key) {
@@ -646,8 +840,8 @@ impl Store {
                             "UPDATE vuln_findings SET source = $1, confidence = $2, hit = $3, last_matched = $4, gone_at = NULL, \
                              priority = $5, priority_detail = $6, due_date = $7, responsible = $8, fingerprint = $9 WHERE asset_id = $10 AND vuln_id = $11",
                         )
-                        .bind(g.source.clone())
-                        .bind(g.hit.confidence.code())
+                        .bind(source.to_owned())
+                        .bind(hit.confidence.code())
                         .bind(hit_json.clone())
                         .bind(at.clone())
                         .bind(p.score)
@@ -656,7 +850,7 @@ impl Store {
                         .bind(r_json)
                         .bind(fp)
                         .bind(a.id)
-                        .bind(g.vuln_id.clone())
+                        .bind(vuln_id.to_owned())
                         .execute(&mut *tx.tx)
                         .await?;
                     }
@@ -669,9 +863,9 @@ impl Store {
                         use crate::vuln::Param;
                         new_rows.push(vec![
                             Param::Int(a.id),
-                            Param::Text(g.vuln_id.clone()),
-                            Param::Text(g.source.clone()),
-                            Param::Text(g.hit.confidence.code().to_owned()),
+                            Param::Text(vuln_id.to_owned()),
+                            Param::Text(source.to_owned()),
+                            Param::Text(hit.confidence.code().to_owned()),
                             Param::Text(hit_json.clone()),
                             Param::Text(at.clone()),
                             Param::Text(at.clone()),

@@ -10,11 +10,14 @@
 //! condition (the hardware of a firmware CVE) is unknown. "Maybe" is reported at a lower
 //! confidence, never silently as "Yes", and never dropped as "No".
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cpe::{self, Cpe, MatchLevel, Relation, VERSION};
+use crate::cpe::{self, Cpe, MatchLevel, Relation, VERSION, Value};
 use crate::model::{Configuration, CpeMatch, Node, Operator};
 use crate::version::{self, Scheme};
 
@@ -355,20 +358,19 @@ fn combine(op: Operator, values: Vec<Truth>) -> Truth {
     }
 }
 
-/// A configuration tree with its criteria parsed once, to evaluate against many devices.
+/// A configuration tree with its criteria parsed once (on first use), to evaluate against many
+/// devices.
 #[derive(Debug, Clone)]
 pub struct Compiled {
     configurations: Vec<Configuration>,
-    /// Per configuration, per node, per cpeMatch: the parsed criterion (None when unparsable).
-    parsed: Vec<Vec<Vec<Option<Entry>>>>,
+    /// Per configuration, per node, per cpeMatch: the parsed criterion (None when unparsable),
+    /// parsed when the configuration is first evaluated per device.
+    parsed: Vec<OnceLock<Vec<Vec<Option<Entry>>>>>,
 }
 
 impl Compiled {
     pub fn new(configurations: Vec<Configuration>) -> Compiled {
-        let parsed = configurations
-            .iter()
-            .map(|c| c.nodes.iter().map(|n| n.cpe_match.iter().map(|m| Entry::new(&m.criteria)).collect()).collect())
-            .collect();
+        let parsed = configurations.iter().map(|_| OnceLock::new()).collect();
         Compiled { configurations, parsed }
     }
 
@@ -376,17 +378,25 @@ impl Compiled {
         &self.configurations
     }
 
+    /// The parsed criteria of configuration `ci`.
+    fn parsed(&self, ci: usize) -> Option<&[Vec<Option<Entry>>]> {
+        let c = self.configurations.get(ci)?;
+        let p = self.parsed.get(ci)?;
+        Some(p.get_or_init(|| c.nodes.iter().map(|n| n.cpe_match.iter().map(|m| Entry::new(&m.criteria)).collect()).collect()))
+    }
+
     /// The `(vendor, product)` pairs of the vulnerable criteria: what a device must name for
     /// this CVE to be a candidate.
     pub fn vulnerable_products(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         for (ci, c) in self.configurations.iter().enumerate() {
+            let parsed = self.parsed(ci).unwrap_or_default();
             for (ni, n) in c.nodes.iter().enumerate() {
                 for (mi, m) in n.cpe_match.iter().enumerate() {
                     if !m.vulnerable {
                         continue;
                     }
-                    if let Some(Some(Entry { key: Some((v, pr)), .. })) = self.parsed.get(ci).and_then(|p| p.get(ni)).and_then(|p| p.get(mi))
+                    if let Some(Some(Entry { key: Some((v, pr)), .. })) = parsed.get(ni).and_then(|p| p.get(mi))
                         && !out.iter().any(|(a, b)| a == v && b == pr)
                     {
                         out.push((v.clone(), pr.clone()));
@@ -398,80 +408,813 @@ impl Compiled {
     }
 
     /// Whether the CVE applies to the device, and why. The most certain configuration wins.
+    ///
+    /// This evaluates the device against every criterion: the reference for [`Inventory`],
+    /// which matches many devices at once and must give the same answers.
     pub fn evaluate(&self, device: &[DeviceCpe]) -> Option<Hit> {
         let mut best: Option<Hit> = None;
-        for (ci, config) in self.configurations.iter().enumerate() {
-            let Some(parsed) = self.parsed.get(ci) else { continue };
-            let mut values = Vec::with_capacity(config.nodes.len());
-            let mut platform: Option<(usize, bool)> = None;
-            for (ni, node) in config.nodes.iter().enumerate() {
-                let t = node_truth(node, device, parsed.get(ni).map(Vec::as_slice).unwrap_or_default());
-                if node.cpe_match.iter().all(|m| !m.vulnerable) && !node.negate {
-                    let known = matches!(t, Truth::Yes(..));
-                    if platform.as_ref().is_none_or(|(_, k)| !*k) {
-                        platform = Some((ni, known));
-                    }
-                }
-                values.push(t);
-            }
-            // A platform node that did not hold on a device without any hardware name is
-            // unknown, not false: the ledger may simply not say the model.
-            let has_hw = device.iter().any(|d| d.part.as_deref() == Some("h"));
-            let values: Vec<Truth> = config
-                .nodes
-                .iter()
-                .zip(values)
-                .map(|(node, t)| {
-                    if matches!(t, Truth::No) && !has_hw && node.cpe_match.iter().all(|m| !m.vulnerable) && !node.negate
-                        && node.cpe_match.iter().all(|m| m.criteria.starts_with("cpe:2.3:h:"))
-                    {
-                        Truth::Maybe(Confidence::Fuzzy, None)
-                    } else {
-                        t
-                    }
-                })
-                .collect();
-            let t = combine(config.operator, values);
-            let t = if config.negate { negate(t) } else { t };
-            let (yes, conf, evidence) = match t {
-                Truth::Yes(c, Some(e)) => (true, c, e),
-                Truth::Maybe(c, Some(e)) => (false, c, e),
-                _ => continue,
-            };
-            let mut caveats = evidence.caveats.clone();
-            let confidence = if yes { conf.min(evidence.confidence) } else { conf.min(evidence.confidence).min(Confidence::Fuzzy) };
-            let (platform, platform_known) = match platform {
-                Some((ni, known)) => {
-                    let name = config
-                        .nodes
-                        .get(ni)
-                        .map(|n| n.cpe_match.iter().map(|m| m.criteria.as_str()).collect::<Vec<_>>().join(" / "))
-                        .unwrap_or_default();
-                    if !known {
-                        caveats.push("platform_unknown".to_owned());
-                    }
-                    (Some(name), Some(known))
-                }
-                None => (None, None),
-            };
-            caveats.sort();
-            caveats.dedup();
-            let hit = Hit {
-                configuration: ci,
-                criteria: evidence.criteria,
-                range: evidence.range,
-                device_cpe: evidence.device_cpe,
-                confidence,
-                platform,
-                platform_known,
-                caveats,
-            };
+        for ci in 0..self.configurations.len() {
+            let Some(hit) = self.evaluate_configuration(ci, device) else { continue };
             if best.as_ref().is_none_or(|b| hit.confidence.cmp(&b.confidence) == Ordering::Greater) {
                 best = Some(hit);
             }
         }
         best
     }
+
+    /// Configuration `ci` against one device.
+    fn evaluate_configuration(&self, ci: usize, device: &[DeviceCpe]) -> Option<Hit> {
+        let config = self.configurations.get(ci)?;
+        let parsed = self.parsed(ci)?;
+        let mut values = Vec::with_capacity(config.nodes.len());
+        let mut platform: Option<(usize, bool)> = None;
+        for (ni, node) in config.nodes.iter().enumerate() {
+            let t = node_truth(node, device, parsed.get(ni).map(Vec::as_slice).unwrap_or_default());
+            if node.cpe_match.iter().all(|m| !m.vulnerable) && !node.negate {
+                let known = matches!(t, Truth::Yes(..));
+                if platform.as_ref().is_none_or(|(_, k)| !*k) {
+                    platform = Some((ni, known));
+                }
+            }
+            values.push(t);
+        }
+        // A platform node that did not hold on a device without any hardware name is
+        // unknown, not false: the ledger may simply not say the model.
+        let has_hw = device.iter().any(|d| d.part.as_deref() == Some("h"));
+        let values: Vec<Truth> = config
+            .nodes
+            .iter()
+            .zip(values)
+            .map(|(node, t)| {
+                if matches!(t, Truth::No) && !has_hw && node.cpe_match.iter().all(|m| !m.vulnerable) && !node.negate
+                    && node.cpe_match.iter().all(|m| m.criteria.starts_with("cpe:2.3:h:"))
+                {
+                    Truth::Maybe(Confidence::Fuzzy, None)
+                } else {
+                    t
+                }
+            })
+            .collect();
+        let t = combine(config.operator, values);
+        let t = if config.negate { negate(t) } else { t };
+        let (yes, conf, evidence) = match t {
+            Truth::Yes(c, Some(e)) => (true, c, e),
+            Truth::Maybe(c, Some(e)) => (false, c, e),
+            _ => return None,
+        };
+        let mut caveats = evidence.caveats.clone();
+        let confidence = if yes { conf.min(evidence.confidence) } else { conf.min(evidence.confidence).min(Confidence::Fuzzy) };
+        let (platform, platform_known) = match platform {
+            Some((ni, known)) => {
+                let name = config
+                    .nodes
+                    .get(ni)
+                    .map(|n| n.cpe_match.iter().map(|m| m.criteria.as_str()).collect::<Vec<_>>().join(" / "))
+                    .unwrap_or_default();
+                if !known {
+                    caveats.push("platform_unknown".to_owned());
+                }
+                (Some(name), Some(known))
+            }
+            None => (None, None),
+        };
+        caveats.sort();
+        caveats.dedup();
+        Some(Hit {
+            configuration: ci,
+            criteria: evidence.criteria,
+            range: evidence.range,
+            device_cpe: evidence.device_cpe,
+            confidence,
+            platform,
+            platform_known,
+            caveats,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch matching: every device set of an inventory against one CVE at a time.
+//
+// The devices are grouped by (vendor, product), then by their other attributes (a "variant"),
+// and the literal versions of a variant are kept once, sorted under the product's version
+// scheme. A criterion then costs a lookup of its product, a hash lookup for an exact version or
+// two binary searches for a range, plus one step per device it fires on; devices of other
+// products are never looked at. Configurations that are a plain OR of vulnerable criteria (the
+// vast majority) are decided this way; the others (AND, negation, platform nodes, wildcard
+// products) are evaluated per device set by [`Compiled::evaluate`]'s own code. The result is
+// the same as [`Compiled::evaluate`] for every set (`tests/match_equivalence.rs`).
+// ---------------------------------------------------------------------------------------------
+
+/// Caveat flags of a criterion hit, in the order of their codes (a [`Hit`] lists them sorted).
+const CAVEATS: [&str; 5] = ["cpe_unconfirmed", "device_version_unknown", "version_not_comparable", "version_scheme_fuzzy", "version_train_differs"];
+const CAV_UNCONFIRMED: u8 = 1;
+const CAV_VERSION_UNKNOWN: u8 = 2;
+const CAV_NOT_COMPARABLE: u8 = 4;
+const CAV_FUZZY: u8 = 8;
+const CAV_TRAIN: u8 = 16;
+
+/// The truth of one criterion for one device name: Yes or Maybe, at a confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Res {
+    yes: bool,
+    confidence: Confidence,
+    caveats: u8,
+}
+
+impl Res {
+    fn yes(confidence: Confidence, caveats: u8) -> Res {
+        Res { yes: true, confidence, caveats }
+    }
+
+    fn maybe(confidence: Confidence, caveats: u8) -> Res {
+        Res { yes: false, confidence, caveats }
+    }
+
+    /// As [`rank`].
+    fn rank(self) -> (bool, Confidence) {
+        (self.yes, self.confidence)
+    }
+
+    /// A suggestion the manager has not confirmed caps the confidence.
+    fn for_unit(self, confirmed: bool) -> Res {
+        if confirmed {
+            self
+        } else {
+            Res { yes: self.yes, confidence: self.confidence.min(Confidence::Fuzzy), caveats: self.caveats | CAV_UNCONFIRMED }
+        }
+    }
+}
+
+/// How a criterion relates to a variant on every attribute but the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rel {
+    /// Some attribute is disjoint or undefined: no match, whatever the version.
+    No,
+    /// Every attribute is covered (superset or equal): the version decides.
+    Covered,
+    /// Some attribute is only a subset (the device does not say it): at best vendor/product.
+    Partial,
+}
+
+fn rel_of(relations: impl Iterator<Item = Relation>) -> Rel {
+    let mut out = Rel::Covered;
+    for r in relations {
+        match r {
+            Relation::Disjoint | Relation::Undefined => return Rel::No,
+            Relation::Subset => out = Rel::Partial,
+            Relation::Superset | Relation::Equal => {}
+        }
+    }
+    out
+}
+
+/// A distinct literal version of a variant and the device names that carry it.
+#[derive(Debug, Clone)]
+struct Version {
+    text: String,
+    prepared: version::Prepared,
+    units: Vec<u32>,
+}
+
+/// Devices of one product that agree on every attribute but the version.
+#[derive(Debug, Clone)]
+struct Variant {
+    /// One of its names (for the attributes other than the version).
+    rest: Cpe,
+    /// For a criterion `cpe:2.3:<part>:vendor:product:<version>:*:*:*:*:*:*:*` of part a, o, h.
+    light_rel: [Rel; 3],
+    /// Names whose version is ANY, NA, or has wildcards.
+    any: Vec<u32>,
+    na: Vec<u32>,
+    /// Distinct literal versions: the first `regular` are regular under the scheme and sorted.
+    versions: Vec<Version>,
+    regular: usize,
+    by_text: HashMap<String, u32>,
+}
+
+/// The device names of one (vendor, product).
+#[derive(Debug, Clone)]
+struct Group {
+    scheme: Scheme,
+    variants: Vec<Variant>,
+    units: Vec<u32>,
+}
+
+/// One distinct device name (with its confirmation).
+#[derive(Debug, Clone)]
+struct Unit {
+    confirmed: bool,
+    group: Option<u32>,
+    sets: Vec<u32>,
+}
+
+/// Why a CVE applies to a device set, before it is spelt out ([`Inventory::hit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// A configuration that is an OR of vulnerable criteria: the criterion that fired (node and
+    /// index in the node) and the device name (index in the set).
+    Criterion { configuration: u32, node: u32, index: u32, device: u32, caveats: u8 },
+    /// Any other configuration, evaluated as a tree.
+    Tree(Box<Hit>),
+}
+
+/// A CVE that applies to a device set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub set: u32,
+    pub confidence: Confidence,
+    pub why: Why,
+}
+
+/// The best criterion so far for a device name in one configuration: truth and position.
+type UnitBest = (Res, u32, u32);
+
+/// Working memory of [`Inventory::evaluate`], reused from CVE to CVE.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    unit_best: Vec<Option<UnitBest>>,
+    touched_units: Vec<u32>,
+    set_best: Vec<Option<Found>>,
+    touched_sets: Vec<u32>,
+    set_stamp: Vec<u32>,
+    stamp: u32,
+    candidates: Vec<u32>,
+}
+
+/// The device sets of an inventory, indexed for batch matching.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    sets: Vec<Vec<DeviceCpe>>,
+    /// Per set, its device names as units (in the set's order) and its products.
+    set_units: Vec<Vec<u32>>,
+    set_groups: Vec<Vec<u32>>,
+    units: Vec<Unit>,
+    groups: Vec<Group>,
+    /// vendor → product → group.
+    keys: HashMap<String, HashMap<String, u32>>,
+}
+
+/// Part a, o, h as an index.
+fn part_index(part: &str) -> Option<usize> {
+    match part {
+        "a" => Some(0),
+        "o" => Some(1),
+        "h" => Some(2),
+        _ => None,
+    }
+}
+
+impl Inventory {
+    /// Indexes device sets (each the names of one asset, in its order; identical sets may be
+    /// merged by the caller beforehand).
+    pub fn new(sets: Vec<Vec<DeviceCpe>>) -> Inventory {
+        let mut inv = Inventory::default();
+        let mut unit_of: HashMap<(Cpe, bool), u32> = HashMap::new();
+        let mut unit_cpes: Vec<Cpe> = Vec::new();
+        for (si, set) in sets.iter().enumerate() {
+            let si = u32::try_from(si).unwrap_or(u32::MAX);
+            let mut us = Vec::with_capacity(set.len());
+            for d in set {
+                let next = u32::try_from(inv.units.len()).unwrap_or(u32::MAX);
+                let u = *unit_of.entry((d.cpe.clone(), d.confirmed)).or_insert(next);
+                if u == next {
+                    inv.units.push(Unit { confirmed: d.confirmed, group: None, sets: Vec::new() });
+                    unit_cpes.push(d.cpe.clone());
+                }
+                if let Some(unit) = inv.units.get_mut(u as usize)
+                    && unit.sets.last() != Some(&si)
+                {
+                    unit.sets.push(si);
+                }
+                us.push(u);
+            }
+            inv.set_units.push(us);
+        }
+        // Groups and variants.
+        let parts = [Value::literal("a"), Value::literal("o"), Value::literal("h")];
+        for (ui, cpe) in unit_cpes.iter().enumerate() {
+            let (Some(vendor), Some(product)) = (cpe.vendor(), cpe.product()) else { continue };
+            let ui = u32::try_from(ui).unwrap_or(u32::MAX);
+            let next = u32::try_from(inv.groups.len()).unwrap_or(u32::MAX);
+            let gi = *inv.keys.entry(vendor.clone()).or_default().entry(product.clone()).or_insert(next);
+            if gi == next {
+                inv.groups.push(Group { scheme: version::scheme_for(&vendor, &product), variants: Vec::new(), units: Vec::new() });
+            }
+            let Some(group) = inv.groups.get_mut(gi as usize) else { continue };
+            if let Some(unit) = inv.units.get_mut(ui as usize) {
+                unit.group = Some(gi);
+            }
+            group.units.push(ui);
+            let same_rest = |v: &Variant| v.rest.values.iter().zip(&cpe.values).enumerate().all(|(i, (a, b))| i == VERSION || a == b);
+            let vi = match group.variants.iter().position(same_rest) {
+                Some(vi) => vi,
+                None => {
+                    let light_rel = std::array::from_fn(|p| {
+                        rel_of(cpe.values.iter().enumerate().filter(|(i, _)| *i != VERSION).map(|(i, v)| match i {
+                            0 => parts.get(p).map_or(Relation::Undefined, |part| cpe::compare_values(part, v)),
+                            1 | 2 => cpe::compare_values(v, v),
+                            _ => cpe::compare_values(&Value::Any, v),
+                        }))
+                    });
+                    group.variants.push(Variant {
+                        rest: cpe.clone(),
+                        light_rel,
+                        any: Vec::new(),
+                        na: Vec::new(),
+                        versions: Vec::new(),
+                        regular: 0,
+                        by_text: HashMap::new(),
+                    });
+                    group.variants.len() - 1
+                }
+            };
+            let scheme = group.scheme;
+            let Some(variant) = group.variants.get_mut(vi) else { continue };
+            match cpe.version() {
+                Value::Any => variant.any.push(ui),
+                Value::Na => variant.na.push(ui),
+                v => {
+                    // A version with wildcards matches no vulnerable criterion.
+                    let Some(text) = v.as_literal() else { continue };
+                    let next = u32::try_from(variant.versions.len()).unwrap_or(u32::MAX);
+                    let k = *variant.by_text.entry(text.clone()).or_insert(next);
+                    if k == next {
+                        let prepared = version::Prepared::new(scheme, &text);
+                        variant.versions.push(Version { text, prepared, units: Vec::new() });
+                    }
+                    if let Some(v) = variant.versions.get_mut(k as usize) {
+                        v.units.push(ui);
+                    }
+                }
+            }
+        }
+        for group in &mut inv.groups {
+            for variant in &mut group.variants {
+                // Regular versions first, sorted; the rest are compared one by one.
+                variant.versions.sort_by(|a, b| match (a.prepared.is_regular(), b.prepared.is_regular()) {
+                    (true, true) => a.prepared.cmp_regular(&b.prepared).then_with(|| a.text.cmp(&b.text)),
+                    (true, false) => Ordering::Less,
+                    (false, true) => Ordering::Greater,
+                    (false, false) => a.text.cmp(&b.text),
+                });
+                variant.regular = variant.versions.iter().filter(|v| v.prepared.is_regular()).count();
+                variant.by_text = variant.versions.iter().enumerate().map(|(i, v)| (v.text.clone(), u32::try_from(i).unwrap_or(u32::MAX))).collect();
+            }
+        }
+        for us in &inv.set_units {
+            let mut gs: Vec<u32> = us.iter().filter_map(|&u| inv.units.get(u as usize).and_then(|x| x.group)).collect();
+            gs.sort_unstable();
+            gs.dedup();
+            inv.set_groups.push(gs);
+        }
+        inv.sets = sets;
+        inv
+    }
+
+    /// The device sets, in the order given.
+    pub fn sets(&self) -> &[Vec<DeviceCpe>] {
+        &self.sets
+    }
+
+    /// The `(vendor, product)` pairs the devices name, with their group number (what
+    /// [`Inventory::evaluate`] takes as candidates).
+    pub fn products(&self) -> Vec<(&str, &str, u32)> {
+        let mut out: Vec<(&str, &str, u32)> =
+            self.keys.iter().flat_map(|(v, ps)| ps.iter().map(move |(p, &g)| (v.as_str(), p.as_str(), g))).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The group number of a `(vendor, product)`.
+    pub fn product(&self, vendor: &str, product: &str) -> Option<u32> {
+        self.keys.get(vendor).and_then(|ps| ps.get(product)).copied()
+    }
+
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            unit_best: vec![None; self.units.len()],
+            touched_units: Vec::new(),
+            set_best: vec![None; self.sets.len()],
+            touched_sets: Vec::new(),
+            set_stamp: vec![0; self.sets.len()],
+            stamp: 0,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// Evaluates one CVE against the device sets that name one of `candidates` (the products
+    /// the CVE's vulnerable criteria name, as [`Inventory::product`] numbers them), appending one
+    /// [`Found`] per set it applies to, in set order. Equal to [`Compiled::evaluate`] on each of
+    /// those sets.
+    pub fn evaluate(&self, cve: &Compiled, candidates: &[u32], scratch: &mut Scratch, out: &mut Vec<Found>) {
+        let is_candidate = |s: u32| self.set_groups.get(s as usize).is_some_and(|gs| gs.iter().any(|g| candidates.contains(g)));
+        let mut candidate_sets: Option<Vec<u32>> = None;
+        for (ci, config) in cve.configurations.iter().enumerate() {
+            let ci32 = u32::try_from(ci).unwrap_or(u32::MAX);
+            if simple(config) && self.criteria(config, scratch).is_ok() {
+                self.flush(ci32, scratch, &is_candidate);
+                continue;
+            }
+            self.clear_units(scratch);
+            // Any other shape: the tree, per candidate set.
+            let sets = candidate_sets.get_or_insert_with(|| self.candidate_sets(candidates, scratch));
+            for &s in sets.iter() {
+                let Some(devices) = self.sets.get(s as usize) else { continue };
+                let Some(hit) = cve.evaluate_configuration(ci, devices) else { continue };
+                let confidence = hit.confidence;
+                record(scratch, s, Found { set: s, confidence, why: Why::Tree(Box::new(hit)) });
+            }
+        }
+        let start = out.len();
+        for s in std::mem::take(&mut scratch.touched_sets) {
+            if let Some(f) = scratch.set_best.get_mut(s as usize).and_then(Option::take) {
+                out.push(f);
+            }
+        }
+        if let Some(tail) = out.get_mut(start..) {
+            tail.sort_unstable_by_key(|f| f.set);
+        }
+    }
+
+    /// The sets naming one of these products (as [`Inventory::product`] numbers them), in order.
+    pub fn sets_naming(&self, groups: &[u32]) -> Vec<u32> {
+        self.candidate_sets(groups, &mut Scratch::default())
+    }
+
+    /// The sets naming one of the candidate products, in order.
+    fn candidate_sets(&self, candidates: &[u32], scratch: &mut Scratch) -> Vec<u32> {
+        scratch.candidates.clear();
+        for g in candidates {
+            for &u in self.groups.get(*g as usize).map(|g| g.units.as_slice()).unwrap_or_default() {
+                scratch.candidates.extend(self.units.get(u as usize).map(|u| u.sets.as_slice()).unwrap_or_default());
+            }
+        }
+        let mut sets = std::mem::take(&mut scratch.candidates);
+        sets.sort_unstable();
+        sets.dedup();
+        sets
+    }
+
+    fn clear_units(&self, scratch: &mut Scratch) {
+        for u in scratch.touched_units.drain(..) {
+            if let Some(b) = scratch.unit_best.get_mut(u as usize) {
+                *b = None;
+            }
+        }
+    }
+
+    /// Combines the device names' best criteria of configuration `ci` per set (the best truth,
+    /// then the first criterion, then the first name) and keeps it where it beats the set's
+    /// earlier configurations.
+    fn flush(&self, ci: u32, scratch: &mut Scratch, is_candidate: &impl Fn(u32) -> bool) {
+        scratch.stamp = scratch.stamp.wrapping_add(1);
+        if scratch.stamp == 0 {
+            scratch.set_stamp.iter_mut().for_each(|s| *s = 0);
+            scratch.stamp = 1;
+        }
+        let touched = std::mem::take(&mut scratch.touched_units);
+        for &u in &touched {
+            for &s in self.units.get(u as usize).map(|u| u.sets.as_slice()).unwrap_or_default() {
+                match scratch.set_stamp.get_mut(s as usize) {
+                    Some(st) if *st != scratch.stamp => *st = scratch.stamp,
+                    _ => continue,
+                }
+                if !is_candidate(s) {
+                    continue;
+                }
+                let mut best: Option<(UnitBest, u32)> = None;
+                for (k, &v) in self.set_units.get(s as usize).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+                    let Some(Some(b)) = scratch.unit_best.get(v as usize) else { continue };
+                    let better = match &best {
+                        None => true,
+                        Some((x, _)) => b.0.rank() > x.0.rank() || (b.0.rank() == x.0.rank() && (b.1, b.2) < (x.1, x.2)),
+                    };
+                    if better {
+                        best = Some((*b, u32::try_from(k).unwrap_or(u32::MAX)));
+                    }
+                }
+                let Some(((res, node, index), device)) = best else { continue };
+                let confidence = if res.yes { res.confidence } else { res.confidence.min(Confidence::Fuzzy) };
+                record(scratch, s, Found { set: s, confidence, why: Why::Criterion { configuration: ci, node, index, device, caveats: res.caveats } });
+            }
+        }
+        scratch.touched_units = touched;
+        self.clear_units(scratch);
+    }
+
+    /// Every criterion of an OR configuration against the devices of its product. Err when a
+    /// criterion does not name its product literally (then the tree decides).
+    fn criteria(&self, config: &Configuration, scratch: &mut Scratch) -> Result<(), ()> {
+        for (ni, node) in config.nodes.iter().enumerate() {
+            let ni = u32::try_from(ni).unwrap_or(u32::MAX);
+            for (mi, m) in node.cpe_match.iter().enumerate() {
+                let mi = u32::try_from(mi).unwrap_or(u32::MAX);
+                let full;
+                let (gi, crit) = match light(&m.criteria) {
+                    Some(l) => {
+                        let Some(gi) = self.product(&l.vendor, &l.product) else { continue };
+                        (gi, Crit::Light { part: l.part, version: l.version })
+                    }
+                    None => {
+                        let Some(entry) = Entry::new(&m.criteria) else { continue };
+                        let Some((v, p)) = &entry.key else {
+                            self.clear_units(scratch);
+                            return Err(());
+                        };
+                        let Some(gi) = self.product(v, p) else { continue };
+                        full = entry.cpe;
+                        (gi, Crit::Full(&full))
+                    }
+                };
+                let Some(group) = self.groups.get(gi as usize) else { continue };
+                self.criterion(m, group, &crit, |u, res| {
+                    let Some(unit) = self.units.get(u as usize) else { return };
+                    let res = res.for_unit(unit.confirmed);
+                    let Some(slot) = scratch.unit_best.get_mut(u as usize) else { return };
+                    match slot {
+                        None => {
+                            *slot = Some((res, ni, mi));
+                            scratch.touched_units.push(u);
+                        }
+                        Some(b) if res.rank() > b.0.rank() => *b = (res, ni, mi),
+                        Some(_) => {}
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// One criterion against the variants of its product: `fire(unit, truth)` for every device
+    /// name it holds or may hold for.
+    fn criterion(&self, m: &CpeMatch, group: &Group, crit: &Crit<'_>, mut fire: impl FnMut(u32, Res)) {
+        let ranged = has_range(m);
+        let mut bounds: Option<version::Bounds> = None;
+        let unknown = Res::maybe(Confidence::VendorProduct, CAV_VERSION_UNKNOWN);
+        for variant in &group.variants {
+            let rel = match crit {
+                Crit::Light { part, .. } => variant.light_rel.get(*part).copied().unwrap_or(Rel::No),
+                Crit::Full(c) => rel_of(c.values.iter().zip(&variant.rest.values).enumerate().filter(|(i, _)| *i != VERSION).map(|(_, (a, b))| cpe::compare_values(a, b))),
+            };
+            if rel == Rel::No {
+                continue;
+            }
+            let cv = crit.version();
+            // Names without a version: ANY against a criterion's ANY is equal (covered), against
+            // anything else a subset (vendor/product only).
+            let exact_res = |criterion_any: bool| {
+                if ranged {
+                    unknown
+                } else if criterion_any {
+                    Res::yes(Confidence::VersionRange, 0)
+                } else {
+                    Res::yes(Confidence::ExactVersion, 0)
+                }
+            };
+            match (&cv, rel) {
+                (CritVersion::Any, Rel::Covered) => variant.any.iter().for_each(|&u| fire(u, exact_res(true))),
+                (CritVersion::Any, _) => {}
+                (_, _) => variant.any.iter().for_each(|&u| fire(u, unknown)),
+            }
+            if rel != Rel::Covered {
+                continue;
+            }
+            match &cv {
+                CritVersion::Any => variant.na.iter().for_each(|&u| fire(u, exact_res(true))),
+                CritVersion::Na => variant.na.iter().for_each(|&u| fire(u, exact_res(false))),
+                _ => {}
+            }
+            if variant.versions.is_empty() {
+                continue;
+            }
+            let mut each = |v: &Version, res: Res| v.units.iter().for_each(|&u| fire(u, res));
+            let scheme = group.scheme;
+            let b = || version::Bounds::new(
+                scheme,
+                m.version_start_including.as_deref(),
+                m.version_start_excluding.as_deref(),
+                m.version_end_including.as_deref(),
+                m.version_end_excluding.as_deref(),
+            );
+            let one = |v: &Version, bounds: &version::Bounds| range_res(scheme, version::in_range_prepared(scheme, &v.prepared, bounds));
+            match &cv {
+                CritVersion::Any if !ranged => variant.versions.iter().for_each(|v| each(v, Res::yes(Confidence::VersionRange, 0))),
+                CritVersion::Any => {
+                    let bounds = bounds.get_or_insert_with(b);
+                    let regular = variant.versions.get(..variant.regular).unwrap_or_default();
+                    if bounds.is_regular() {
+                        let (lo, hi) = bounds.place(regular, |v| &v.prepared);
+                        let plain = bounds.plain();
+                        for v in regular.get(lo..hi).unwrap_or_default() {
+                            each(v, if plain && v.prepared.plain() { Res::yes(Confidence::VersionRange, 0) } else { Res::yes(Confidence::Fuzzy, CAV_FUZZY) });
+                        }
+                        for v in variant.versions.get(variant.regular..).unwrap_or_default() {
+                            if let Some(res) = one(v, bounds) {
+                                each(v, res);
+                            }
+                        }
+                    } else {
+                        for v in &variant.versions {
+                            if let Some(res) = one(v, bounds) {
+                                each(v, res);
+                            }
+                        }
+                    }
+                }
+                CritVersion::Na => {}
+                CritVersion::Literal(t) => {
+                    let Some(v) = variant.by_text.get(t.as_ref()).and_then(|&k| variant.versions.get(k as usize)) else { continue };
+                    if ranged {
+                        let bounds = bounds.get_or_insert_with(b);
+                        if let Some(res) = one(v, bounds) {
+                            each(v, res);
+                        }
+                    } else {
+                        each(v, Res::yes(Confidence::ExactVersion, 0));
+                    }
+                }
+                CritVersion::Pattern(p) => {
+                    for v in &variant.versions {
+                        if cpe::compare_values(p, &Value::literal(&v.text)) != Relation::Superset {
+                            continue;
+                        }
+                        if ranged {
+                            let bounds = bounds.get_or_insert_with(b);
+                            if let Some(res) = one(v, bounds) {
+                                each(v, res);
+                            }
+                        } else {
+                            each(v, Res::yes(Confidence::ExactVersion, 0));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The finding's explanation in full.
+    pub fn hit(&self, cve: &Compiled, found: &Found) -> Option<Hit> {
+        match &found.why {
+            Why::Tree(h) => Some((**h).clone()),
+            Why::Criterion { configuration, node, index, device, caveats } => {
+                let m = cve.configurations.get(*configuration as usize)?.nodes.get(*node as usize)?.cpe_match.get(*index as usize)?;
+                let d = self.sets.get(found.set as usize)?.get(*device as usize)?;
+                Some(Hit {
+                    configuration: *configuration as usize,
+                    criteria: m.criteria.clone(),
+                    range: range_text(m),
+                    device_cpe: d.cpe.to_fs(),
+                    confidence: found.confidence,
+                    platform: None,
+                    platform_known: None,
+                    caveats: CAVEATS.iter().enumerate().filter(|(i, _)| caveats & (1 << i) != 0).map(|(_, c)| (*c).to_owned()).collect(),
+                })
+            }
+        }
+    }
+}
+
+/// Keeps `f` for set `s` when it is the set's first or beats its earlier configurations.
+fn record(scratch: &mut Scratch, s: u32, f: Found) {
+    let Some(slot) = scratch.set_best.get_mut(s as usize) else { return };
+    match slot {
+        None => {
+            *slot = Some(f);
+            scratch.touched_sets.push(s);
+        }
+        Some(b) if f.confidence > b.confidence => *b = f,
+        Some(_) => {}
+    }
+}
+
+/// The truth of a range check.
+fn range_res(scheme: Scheme, r: Option<(bool, bool)>) -> Option<Res> {
+    match r {
+        Some((false, _)) => None,
+        Some((true, true)) => Some(Res::yes(Confidence::VersionRange, 0)),
+        Some((true, false)) => Some(Res::yes(Confidence::Fuzzy, CAV_FUZZY)),
+        None => Some(Res::maybe(Confidence::Fuzzy, if scheme == Scheme::CiscoIos { CAV_TRAIN } else { CAV_NOT_COMPARABLE })),
+    }
+}
+
+/// An OR of vulnerable criteria, nothing negated: decided criterion by criterion.
+fn simple(config: &Configuration) -> bool {
+    !config.negate
+        && (config.operator == Operator::Or || config.nodes.len() == 1)
+        && config.nodes.iter().all(|n| !n.negate && n.operator == Operator::Or && !n.cpe_match.is_empty() && n.cpe_match.iter().all(|m| m.vulnerable))
+}
+
+/// A criterion as the batch matcher reads it.
+enum Crit<'a> {
+    /// `cpe:2.3:<part>:vendor:product:<version>:*:*:*:*:*:*:*`.
+    Light { part: usize, version: LightVersion<'a> },
+    Full(&'a Cpe),
+}
+
+enum LightVersion<'a> {
+    Any,
+    Na,
+    Literal(Cow<'a, str>),
+}
+
+enum CritVersion<'a> {
+    Any,
+    Na,
+    Literal(Cow<'a, str>),
+    /// A value with wildcards.
+    Pattern(&'a Value),
+}
+
+impl Crit<'_> {
+    fn version(&self) -> CritVersion<'_> {
+        match self {
+            Crit::Light { version: LightVersion::Any, .. } => CritVersion::Any,
+            Crit::Light { version: LightVersion::Na, .. } => CritVersion::Na,
+            Crit::Light { version: LightVersion::Literal(t), .. } => CritVersion::Literal(Cow::Borrowed(t.as_ref())),
+            Crit::Full(c) => match c.version() {
+                Value::Any => CritVersion::Any,
+                Value::Na => CritVersion::Na,
+                v => match v.as_literal() {
+                    Some(t) => CritVersion::Literal(Cow::Owned(t)),
+                    None => CritVersion::Pattern(v),
+                },
+            },
+        }
+    }
+}
+
+/// The common shape of a criterion, read without building a [`Cpe`].
+struct Light<'a> {
+    part: usize,
+    vendor: Cow<'a, str>,
+    product: Cow<'a, str>,
+    version: LightVersion<'a>,
+}
+
+/// Reads `cpe:2.3:<a|o|h>:<vendor>:<product>:<version>:*:*:*:*:*:*:*` whose values are
+/// literal (ASCII letters, digits, `_ - .`, backslash-quoted ASCII): the values [`Cpe::parse`]
+/// would give. None for any other string, which [`Cpe::parse`] then reads.
+fn light(s: &str) -> Option<Light<'_>> {
+    if s.len() > 2048 {
+        return None;
+    }
+    let rest = s.strip_prefix("cpe:2.3:")?;
+    let bytes = rest.as_bytes();
+    let mut fields: [&str; 11] = [""; 11];
+    let mut n = 0;
+    let mut start = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 1,
+            b':' => {
+                *fields.get_mut(n)? = rest.get(start..i)?;
+                n += 1;
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    *fields.get_mut(n)? = rest.get(start..)?;
+    if n != 10 {
+        return None;
+    }
+    let [part, vendor, product, version, tail @ ..] = fields;
+    if tail.iter().any(|f| *f != "*") {
+        return None;
+    }
+    let version = match version {
+        "*" => LightVersion::Any,
+        "-" => LightVersion::Na,
+        v => LightVersion::Literal(light_value(v)?),
+    };
+    Some(Light { part: part_index(part)?, vendor: light_value(vendor)?, product: light_value(product)?, version })
+}
+
+/// A literal value of the common shape, lower-cased and unquoted.
+fn light_value(f: &str) -> Option<Cow<'_, str>> {
+    if f.is_empty() || f == "*" || f == "-" {
+        return None;
+    }
+    let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.');
+    if f.bytes().all(plain) {
+        return Some(Cow::Borrowed(f));
+    }
+    let mut out = String::with_capacity(f.len());
+    let mut chars = f.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let q = chars.next().filter(char::is_ascii)?;
+                out.push(q.to_ascii_lowercase());
+            }
+            c if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') => out.push(c.to_ascii_lowercase()),
+            _ => return None,
+        }
+    }
+    Some(Cow::Owned(out))
 }
 
 #[cfg(test)]

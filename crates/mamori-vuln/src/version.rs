@@ -222,6 +222,159 @@ pub fn in_range(
     Some((inside, exact))
 }
 
+/// A version string parsed once for many comparisons under one scheme:
+/// [`compare_prepared`] of two prepared versions equals [`compare`] of their strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The generic reading (after the scheme's prefix or build is taken off) and whether it is
+    /// plain.
+    segs: Vec<Seg>,
+    plain: bool,
+    special: Special,
+}
+
+/// The scheme's own reading, when the string has the scheme's special shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Special {
+    None,
+    /// FortiOS build number.
+    Forti(u64),
+    /// Cisco IOS train, rebuild, maintenance.
+    Cisco(String, u64, u64),
+    /// Zyxel model, numbers, suffix.
+    Zyxel(String, Vec<Seg>, Vec<Seg>),
+}
+
+impl Prepared {
+    pub fn new(scheme: Scheme, s: &str) -> Prepared {
+        let generic = |t: &str| (segments(t), plain(t));
+        let ((segs, plain), special) = match scheme {
+            Scheme::Generic | Scheme::WindowsBuild => (generic(s), Special::None),
+            Scheme::YamahaRtx => (generic(s.trim().trim_start_matches("Rev.").trim_start_matches("rev.")), Special::None),
+            Scheme::FortiOs => {
+                let (ver, build) = forti(s);
+                (generic(&ver), build.map_or(Special::None, Special::Forti))
+            }
+            Scheme::CiscoIos => (generic(s), cisco(s).map_or(Special::None, |(t, r, m)| Special::Cisco(t, r, m))),
+            Scheme::Zyxel => (generic(s), zyxel(s).map_or(Special::None, |(m, n, x)| Special::Zyxel(m, n, segments(&x)))),
+        };
+        Prepared { segs, plain, special }
+    }
+
+    /// Compared with another regular version, this one orders by [`Prepared::cmp_regular`]: a
+    /// total preorder, so sorted regular versions can be searched for a bound.
+    pub fn is_regular(&self) -> bool {
+        self.special == Special::None
+    }
+
+    /// The order of two regular versions (both [`Prepared::is_regular`]), as [`compare`] gives it.
+    pub fn cmp_regular(&self, other: &Prepared) -> Ordering {
+        compare_segments(&self.segs, &other.segs)
+    }
+
+    /// Whether the string followed the generic shape (a comparison of two regular versions is
+    /// exact when both are plain).
+    pub fn plain(&self) -> bool {
+        self.plain
+    }
+}
+
+/// [`compare`] on prepared versions (both prepared under `scheme`).
+pub fn compare_prepared(scheme: Scheme, a: &Prepared, b: &Prepared) -> Comparison {
+    let generic = || Comparison { ordering: Some(compare_segments(&a.segs, &b.segs)), exact: a.plain && b.plain };
+    match (scheme, &a.special, &b.special) {
+        (Scheme::FortiOs, Special::Forti(x), Special::Forti(y)) => {
+            let mut c = generic();
+            if c.ordering == Some(Ordering::Equal) {
+                c.ordering = Some(x.cmp(y));
+            }
+            c
+        }
+        (Scheme::CiscoIos, Special::Cisco(ta, ra, ma), Special::Cisco(tb, rb, mb)) => {
+            Comparison { ordering: (ta == tb).then(|| ra.cmp(rb).then(ma.cmp(mb))), exact: true }
+        }
+        (Scheme::Zyxel, Special::Zyxel(ma, sa, xa), Special::Zyxel(mb, sb, xb)) => {
+            Comparison { ordering: (ma == mb).then(|| compare_segments(sa, sb).then_with(|| compare_segments(xa, xb))), exact: true }
+        }
+        (Scheme::Zyxel, Special::Zyxel(_, sa, _), Special::None) if b.plain => Comparison { ordering: Some(compare_segments(sa, &b.segs)), exact: true },
+        (Scheme::Zyxel, Special::None, Special::Zyxel(_, sb, _)) if a.plain => Comparison { ordering: Some(compare_segments(&a.segs, sb)), exact: true },
+        _ => generic(),
+    }
+}
+
+/// [`in_range`] on prepared versions.
+pub fn in_range_prepared(scheme: Scheme, v: &Prepared, bounds: &Bounds) -> Option<(bool, bool)> {
+    let mut inside = true;
+    let mut exact = true;
+    type Check<'a> = (Option<&'a Prepared>, fn(Ordering) -> bool);
+    let checks: [Check<'_>; 4] = [
+        (bounds.start_incl.as_ref(), |o| o != Ordering::Less),
+        (bounds.start_excl.as_ref(), |o| o == Ordering::Greater),
+        (bounds.end_incl.as_ref(), |o| o != Ordering::Greater),
+        (bounds.end_excl.as_ref(), |o| o == Ordering::Less),
+    ];
+    for (bound, ok) in checks {
+        let Some(bound) = bound else { continue };
+        let c = compare_prepared(scheme, v, bound);
+        exact &= c.exact;
+        inside &= ok(c.ordering?);
+    }
+    Some((inside, exact))
+}
+
+/// The bounds of an NVD range, prepared under the criterion's scheme.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bounds {
+    pub start_incl: Option<Prepared>,
+    pub start_excl: Option<Prepared>,
+    pub end_incl: Option<Prepared>,
+    pub end_excl: Option<Prepared>,
+}
+
+impl Bounds {
+    pub fn new(scheme: Scheme, start_incl: Option<&str>, start_excl: Option<&str>, end_incl: Option<&str>, end_excl: Option<&str>) -> Bounds {
+        let p = |s: Option<&str>| s.map(|s| Prepared::new(scheme, s));
+        Bounds { start_incl: p(start_incl), start_excl: p(start_excl), end_incl: p(end_incl), end_excl: p(end_excl) }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Prepared> {
+        [&self.start_incl, &self.start_excl, &self.end_incl, &self.end_excl].into_iter().flatten()
+    }
+
+    /// Every bound is regular: against regular versions the range is one run of the sorted
+    /// versions ([`Bounds::place`]).
+    pub fn is_regular(&self) -> bool {
+        self.all().all(Prepared::is_regular)
+    }
+
+    /// Every bound is plain.
+    pub fn plain(&self) -> bool {
+        self.all().all(Prepared::plain)
+    }
+
+    /// The run `lo..hi` of `sorted` (regular versions in [`Prepared::cmp_regular`] order, via
+    /// `get`) inside the range, by binary search. Only for regular bounds.
+    pub fn place<T>(&self, sorted: &[T], get: impl Fn(&T) -> &Prepared) -> (usize, usize) {
+        let below = |b: &Prepared| sorted.partition_point(|x| get(x).cmp_regular(b) == Ordering::Less);
+        let not_above = |b: &Prepared| sorted.partition_point(|x| get(x).cmp_regular(b) != Ordering::Greater);
+        let mut lo = 0;
+        let mut hi = sorted.len();
+        if let Some(b) = &self.start_incl {
+            lo = lo.max(below(b));
+        }
+        if let Some(b) = &self.start_excl {
+            lo = lo.max(not_above(b));
+        }
+        if let Some(b) = &self.end_incl {
+            hi = hi.min(not_above(b));
+        }
+        if let Some(b) = &self.end_excl {
+            hi = hi.min(below(b));
+        }
+        (lo, hi.max(lo))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
