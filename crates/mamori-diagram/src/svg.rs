@@ -53,6 +53,21 @@ pub fn scoped_css(scope: &str) -> String {
     out
 }
 
+/// Opens a titled box beside the drawing (`<g class=…>` left open for its lines).
+fn side_box(s: &mut String, class: &str, r: Rect, style: &str, title: &str) {
+    let _ = write!(
+        s,
+        "<g class=\"{class}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" {style}/><text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"700\">{}</text>",
+        num(r.x),
+        num(r.y),
+        num(r.w),
+        num(r.h),
+        num(r.x + 12.0),
+        num(r.y + 22.0),
+        esc(title)
+    );
+}
+
 fn sev_colors(s: Option<Severity>) -> (&'static str, &'static str) {
     match s {
         Some(Severity::Critical) => ("#fde3e1", "#c62828"),
@@ -683,17 +698,7 @@ fn footer(s: &mut String, d: &Diagram, opts: &Options) {
 
     // Attack path steps, as a numbered list.
     if let Some(r) = f.steps {
-        let _ = write!(
-            s,
-            "<g class=\"step-list\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fbf5fc\" stroke=\"#8e24aa\"/><text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"700\">{}</text>",
-            num(r.x),
-            num(r.y),
-            num(r.w),
-            num(r.h),
-            num(r.x + 12.0),
-            num(r.y + 22.0),
-            esc(t(lang, "diagram.steps_title"))
-        );
+        side_box(s, "step-list", r, "fill=\"#fbf5fc\" stroke=\"#8e24aa\"", t(lang, "diagram.steps_title"));
         for (i, st) in d.steps.iter().enumerate() {
             let _ = write!(
                 s,
@@ -707,17 +712,7 @@ fn footer(s: &mut String, d: &Diagram, opts: &Options) {
         s.push_str("</g>\n");
     }
     if let Some(r) = f.removed {
-        let _ = write!(
-            s,
-            "<g class=\"removed-list\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f5f5f5\" stroke=\"#9e9e9e\" stroke-dasharray=\"6 4\"/><text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"700\">{}</text>",
-            num(r.x),
-            num(r.y),
-            num(r.w),
-            num(r.h),
-            num(r.x + 12.0),
-            num(r.y + 22.0),
-            esc(t(lang, "diagram.removed_title"))
-        );
+        side_box(s, "removed-list", r, "fill=\"#f5f5f5\" stroke=\"#9e9e9e\" stroke-dasharray=\"6 4\"", t(lang, "diagram.removed_title"));
         for (i, l) in d.removed.iter().take(20).enumerate() {
             let _ = write!(s, "<text x=\"{}\" y=\"{}\" class=\"t-small\" fill=\"#616161\">{}</text>", num(r.x + 12.0), num(r.y + 42.0 + 18.0 * i as f64), esc(l));
         }

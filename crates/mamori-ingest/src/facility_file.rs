@@ -48,6 +48,25 @@ pub struct FacilityDoc {
     pub contacts: Vec<Contact>,
 }
 
+impl FacilityDoc {
+    /// The facility as the diagram and the risk engine read it (no vulnerability facts, no
+    /// date: those come from the database).
+    pub fn into_model(self) -> mamori_model::network::NetworkModel {
+        mamori_model::network::NetworkModel {
+            facility: self.facility,
+            segments: self.segments,
+            assets: self.assets,
+            connections: self.connections,
+            policies: self.policies,
+            accounts: self.accounts,
+            backups: self.backups,
+            vendors: self.vendors,
+            contracts: self.contracts,
+            ..Default::default()
+        }
+    }
+}
+
 // ---- The file's shape (serde) ----
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -41,7 +41,7 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 

@@ -189,35 +189,30 @@ impl Store {
 
     /// The whole facility as one value, as of now.
     pub async fn network_model(&self) -> Result<NetworkModel> {
-        let mut assets = self.all_assets().await?;
-        assets.sort_by_key(|a| a.id);
         let (vulns, vuln_data) = self.open_vuln_facts().await?;
-        Ok(NetworkModel {
-            facility: self.facility().await?,
-            segments: self.list_segments().await?,
-            assets,
-            connections: self.list_connections().await?,
-            policies: self.list_policies().await?,
-            accounts: self.list_accounts().await?,
-            backups: self.list_backups().await?,
-            vendors: self.list_vendors().await?,
-            contracts: self.list_contracts().await?,
-            vulns,
-            vuln_data,
-            date: crate::util::today_tokyo(),
-        })
+        Ok(NetworkModel { vulns, vuln_data, date: crate::util::today_tokyo(), ..self.facility_doc().await?.into_model() })
     }
 
-    /// Stores `model` as the snapshot of its day (the newest write of a day wins).
+    /// Stores `model` as the snapshot of its day (the newest write of a day wins). Pages call
+    /// this on every view: an unchanged model is recognised by its hash and not written again.
     pub async fn record_network_snapshot(&self, model: &NetworkModel) -> Result<()> {
         let json = serde_json::to_string(model).map_err(|e| StoreError::Format(e.to_string()))?;
+        let sha = crate::auth::sha256_hex(&json);
+        let stored: Option<String> = sqlx::query_scalar("SELECT sha256 FROM network_snapshots WHERE taken_on = $1")
+            .bind(model.date.clone())
+            .fetch_optional(self.pool())
+            .await?;
+        if stored.as_deref() == Some(sha.as_str()) {
+            return Ok(());
+        }
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "INSERT INTO network_snapshots (taken_on, taken_at, model) VALUES ($1, $2, $3) \
-             ON CONFLICT (taken_on) DO UPDATE SET taken_at = excluded.taken_at, model = excluded.model",
+            "INSERT INTO network_snapshots (taken_on, taken_at, sha256, model) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (taken_on) DO UPDATE SET taken_at = excluded.taken_at, sha256 = excluded.sha256, model = excluded.model",
         )
         .bind(model.date.clone())
         .bind(now())
+        .bind(sha)
         .bind(json)
         .execute(&mut *tx.tx)
         .await?;
@@ -245,17 +240,18 @@ impl Store {
 
     /// The facility as a facility file's content.
     pub async fn facility_doc(&self) -> Result<FacilityDoc> {
-        let m = self.network_model().await?;
+        let mut assets = self.all_assets().await?;
+        assets.sort_by_key(|a| a.id);
         Ok(FacilityDoc {
-            facility: m.facility,
-            segments: m.segments,
-            vendors: m.vendors,
-            assets: m.assets,
-            connections: m.connections,
-            policies: m.policies,
-            accounts: m.accounts,
-            backups: m.backups,
-            contracts: m.contracts,
+            facility: self.facility().await?,
+            segments: self.list_segments().await?,
+            vendors: self.list_vendors().await?,
+            assets,
+            connections: self.list_connections().await?,
+            policies: self.list_policies().await?,
+            accounts: self.list_accounts().await?,
+            backups: self.list_backups().await?,
+            contracts: self.list_contracts().await?,
             contacts: self.list_contacts().await?,
         })
     }

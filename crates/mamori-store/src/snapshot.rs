@@ -89,7 +89,7 @@ pub struct Snapshot {
 
 /// The history tables a snapshot carries, with their columns: `true` for integer columns.
 const HISTORY_TABLES: &[(&str, &[(&str, bool)])] = &[
-    ("network_snapshots", &[("id", true), ("taken_on", false), ("taken_at", false), ("model", false)]),
+    ("network_snapshots", &[("id", true), ("taken_on", false), ("taken_at", false), ("sha256", false), ("model", false)]),
     (
         "risk_plans",
         &[("id", true), ("title", false), ("changes", false), ("owner", false), ("due_date", false), ("status", false), ("summary", false), ("created_at", false), ("created_by", false)],

@@ -119,18 +119,7 @@ pub struct DiagramArgs {
 fn model_of_file(path: &std::path::Path) -> Result<mamori_model::network::NetworkModel, Failure> {
     let bytes = std::fs::read(path).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
     let d = facility_file::parse(&path.display().to_string(), &bytes).map_err(|e| Failure(e.to_string(), 1))?;
-    Ok(mamori_model::network::NetworkModel {
-        facility: d.facility,
-        segments: d.segments,
-        assets: d.assets,
-        connections: d.connections,
-        policies: d.policies,
-        accounts: d.accounts,
-        backups: d.backups,
-        vendors: d.vendors,
-        contracts: d.contracts,
-        ..Default::default()
-    })
+    Ok(d.into_model())
 }
 
 fn write_out(lang: Lang, output: &Option<PathBuf>, text: &str) -> CliResult {

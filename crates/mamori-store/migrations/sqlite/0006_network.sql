@@ -22,11 +22,13 @@ CREATE TABLE network_policies (
 );
 
 -- The network model as it was on a day (JSON of NetworkModel), one row per day: the newest
--- write of the day wins. Read by the diagram diff.
+-- write of the day wins, and an unchanged model (same SHA-256) is not written again. Read by
+-- the diagram diff.
 CREATE TABLE network_snapshots (
     id INTEGER PRIMARY KEY,
     taken_on TEXT NOT NULL UNIQUE,
     taken_at TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
     model TEXT NOT NULL
 );
 
