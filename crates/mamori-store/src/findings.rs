@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mamori_model::{Detail, Id, SegmentPurpose};
 use mamori_vuln::cpe::Cpe;
+use mamori_vuln::index;
 use mamori_vuln::matcher::{Compiled, Confidence, DeviceCpe, Found, Hit, Inventory, Why};
 use mamori_vuln::model::Configuration;
 use mamori_vuln::urgency::{self, Priority, Signals};
@@ -262,6 +263,26 @@ impl Hits {
         self.sources.get(g.source as usize).map(String::as_str).unwrap_or_default()
     }
 
+    /// The vulnerabilities whose hits point into configurations not loaded yet (matched from
+    /// the index): what [`Hits::hit`] needs before the hits are spelt out.
+    fn missing_configurations(&self) -> Vec<String> {
+        let mut out = BTreeSet::new();
+        for g in &self.groups {
+            if matches!(g.found.why, Why::Criterion { .. }) && self.compiled.get(g.vuln as usize).is_some_and(Option::is_none) {
+                out.insert(self.vulns.get(g.vuln as usize).cloned().unwrap_or_default());
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    fn set_configurations(&mut self, id: &str, configurations: Vec<Configuration>) {
+        if let Some(&v) = self.vuln_index.get(id)
+            && let Some(slot) = self.compiled.get_mut(v as usize)
+        {
+            *slot = Some(Compiled::new(configurations));
+        }
+    }
+
     /// Why a group matched, in full.
     pub fn hit(&self, g: &RawHit) -> Option<Hit> {
         match &g.found.why {
@@ -333,75 +354,115 @@ fn device_sets(assets: &[MatchAsset]) -> (Vec<Vec<DeviceCpe>>, Vec<Vec<usize>>) 
     (sets, members)
 }
 
-/// CVE candidates: CVE id and the products (inventory group numbers) its vulnerable criteria
-/// name among the assets', sorted by id.
-pub type Candidates = Vec<(String, Vec<u32>)>;
+/// Separators of the aggregated index rows: between a CVE id and its entry, between CVEs.
+/// Control characters, which neither a CVE id nor an index entry may hold.
+const ID_SEP: char = '\u{1c}';
+const CVE_SEP: char = '\u{1e}';
+
+/// The matching index rows of the inventory's products, as read: the product's inventory group
+/// and its CVEs with their entries (`id ID_SEP entry`, joined by `CVE_SEP`).
+type IndexRows = Vec<(u32, String)>;
+
+/// A candidate CVE: its id and, per product of the inventory it names, the index entry.
+struct CandidateCve<'a> {
+    id: &'a str,
+    parts: Vec<(u32, &'a str)>,
+}
+
+impl CandidateCve<'_> {
+    fn groups(&self) -> Vec<u32> {
+        self.parts.iter().map(|p| p.0).collect()
+    }
+
+    fn needs_tree(&self) -> bool {
+        self.parts.iter().any(|p| p.1 == index::TREE)
+    }
+}
+
+/// The candidate CVEs of the index rows, sorted by id.
+fn candidate_cves(rows: &IndexRows) -> Vec<CandidateCve<'_>> {
+    let mut items: Vec<(&str, u32, &str)> = Vec::new();
+    for (g, all) in rows {
+        for rec in all.split(CVE_SEP) {
+            if let Some((id, entry)) = rec.split_once(ID_SEP) {
+                items.push((id, *g, entry));
+            }
+        }
+    }
+    items.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<CandidateCve<'_>> = Vec::new();
+    for (id, g, entry) in items {
+        match out.last_mut() {
+            Some(c) if c.id == id => c.parts.push((g, entry)),
+            _ => out.push(CandidateCve { id, parts: vec![(g, entry)] }),
+        }
+    }
+    out
+}
 
 /// Candidate asset × CVE pairs: for each CVE, the assets naming one of its products.
-fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], candidates: &Candidates) -> u64 {
+fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], cves: &[CandidateCve<'_>]) -> u64 {
     let assets = |groups: &[u32]| -> u64 { inventory.sets_naming(groups).iter().map(|&s| members.get(s as usize).map_or(0, |m| m.len() as u64)).sum() };
     let mut per_group: HashMap<u32, u64> = HashMap::new();
     let mut total = 0;
-    for (_, groups) in candidates {
-        total += match groups.as_slice() {
-            [g] => *per_group.entry(*g).or_insert_with(|| assets(&[*g])),
-            gs => assets(gs),
+    for c in cves {
+        total += match c.parts.as_slice() {
+            [(g, _)] => *per_group.entry(*g).or_insert_with(|| assets(&[*g])),
+            _ => assets(&c.groups()),
         };
     }
     total
 }
 
-/// Matches the assets against the candidate CVEs in memory: the part the benchmark times.
-/// `configs` are the candidates' configuration trees as stored (JSON), in any order. Decoding and
-/// matching are shared between the machine's cores (two at most).
-pub fn evaluate_candidates(inventory: Inventory, members: Vec<Vec<usize>>, candidates: &Candidates, configs: RawConfigs) -> Result<Hits> {
-    let mut json: HashMap<String, String> = configs.into_iter().collect();
-    let work: Vec<(&str, &[u32], String)> =
-        candidates.iter().filter_map(|(id, groups)| json.remove(id).map(|j| (id.as_str(), groups.as_slice(), j))).collect();
+/// What one matching thread gave: per candidate CVE (its position) its tree when it was
+/// matched on it and its run of `found`; the CVEs whose index entries could not answer.
+#[derive(Default)]
+struct Evaluated {
+    items: Vec<(usize, Option<Compiled>, std::ops::Range<usize>)>,
+    found: Vec<Found>,
+    retry: Vec<usize>,
+}
+
+/// Matches the assets against candidate CVEs (`positions` in `cves`) in memory: the part the
+/// benchmark times. A CVE is matched from its index entries, or on its configuration tree
+/// (`trees`: id and JSON as stored) when an entry says so. The machine's cores (two at most)
+/// take blocks of CVEs in turn.
+fn evaluate_cves(inventory: &Inventory, cves: &[CandidateCve<'_>], positions: &[usize], trees: &HashMap<String, String>) -> Result<Vec<Evaluated>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const BLOCK: usize = 256;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
-    let chunk = work.len().div_ceil(threads).max(1);
-    type Part = Result<Vec<(Compiled, Vec<Found>)>>;
-    let run = |part: &[(&str, &[u32], String)]| -> Part {
+    let next = AtomicUsize::new(0);
+    let run = || -> Result<Evaluated> {
         let mut scratch = inventory.scratch();
-        let mut out = Vec::with_capacity(part.len());
-        for (id, groups, j) in part {
-            let c: Vec<Configuration> = decode(id, j)?;
-            let compiled = Compiled::new(c);
-            let mut found = Vec::new();
-            inventory.evaluate(&compiled, groups, &mut scratch, &mut found);
-            out.push((compiled, found));
+        let mut out = Evaluated::default();
+        loop {
+            let block = next.fetch_add(1, Ordering::Relaxed);
+            let Some(part) = positions.chunks(BLOCK).nth(block) else { break };
+            for &i in part {
+                let Some(c) = cves.get(i) else { continue };
+                let start = out.found.len();
+                if let Some(json) = trees.get(c.id) {
+                    let compiled = Compiled::new(decode(c.id, json)?);
+                    inventory.evaluate(&compiled, &c.groups(), &mut scratch, &mut out.found);
+                    out.items.push((i, Some(compiled), start..out.found.len()));
+                } else if c.needs_tree() || inventory.evaluate_indexed(&c.parts, &mut scratch, &mut out.found).is_err() {
+                    out.retry.push(i);
+                } else {
+                    out.items.push((i, None, start..out.found.len()));
+                }
+            }
         }
         Ok(out)
     };
     let run = &run;
-    let parts: Vec<Part> = std::thread::scope(|scope| {
-        let handles: Vec<_> = work.chunks(chunk).skip(1).map(|part| scope.spawn(move || run(part))).collect();
-        let mut parts = vec![run(work.chunks(chunk).next().unwrap_or_default())];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
+        let mut all = vec![run()?];
         for h in handles {
-            parts.push(h.join().unwrap_or_else(|_| Err(StoreError::Format("matching thread failed".into()))));
+            all.push(h.join().unwrap_or_else(|_| Err(StoreError::Format("matching thread failed".into())))?);
         }
-        parts
-    });
-    let mut hits = Hits { members, ..Hits::default() };
-    let nvd = hits.intern_source("nvd");
-    let mut ids = work.iter().map(|(id, ..)| *id);
-    for part in parts {
-        for (compiled, found) in part? {
-            let Some(id) = ids.next() else { break };
-            if found.is_empty() {
-                continue;
-            }
-            let vuln = hits.intern_vuln(id);
-            if let Some(slot) = hits.compiled.get_mut(vuln as usize) {
-                *slot = Some(compiled);
-            }
-            for f in found {
-                hits.push_raw(RawHit { assets: None, vuln, source: nvd, found: f });
-            }
-        }
-    }
-    hits.inventory = inventory;
-    Ok(hits)
+        Ok(all)
+    })
 }
 
 /// Asset id and vulnerability id.
@@ -493,22 +554,28 @@ impl Store {
         Ok(assets)
     }
 
-    /// CVE candidates for the inventory: the CVEs whose vulnerable criteria name one of its
-    /// products. A few batched queries on the candidate index, one row per product (the CVE ids
-    /// aggregated): hundreds of thousands of rows one by one cost seconds.
-    pub async fn match_candidates(&self, inventory: &Inventory) -> Result<Candidates> {
+    /// The matching index of the inventory's products: the CVEs whose vulnerable criteria name
+    /// one of them, with their index entries. A few batched queries, one row per product (the
+    /// CVEs aggregated): hundreds of thousands of rows one by one cost seconds.
+    async fn match_index(&self, inventory: &Inventory) -> Result<IndexRows> {
         let products = inventory.products();
-        let mut by_cve: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut out = Vec::new();
         let backend = self.backend();
-        let agg = match backend {
-            crate::Backend::Sqlite => "group_concat",
-            crate::Backend::Postgres => "string_agg",
+        let (agg, chr) = match backend {
+            crate::Backend::Sqlite => ("group_concat", "char"),
+            crate::Backend::Postgres => ("string_agg", "chr"),
         };
         for chunk in products.chunks(500) {
             let pairs: Vec<String> = (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, 2 * i + 1, 2))).collect();
+            // A correlated subquery per product: SQLite then searches the primary key per
+            // product (a join or `IN (VALUES …)` scans the whole table or sorts it).
             let sql = format!(
-                "SELECT vendor, product, {agg}(cve_id, ' ') FROM vuln_cve_products WHERE (vendor, product) IN (VALUES {}) GROUP BY vendor, product",
-                pairs.join(", ")
+                "WITH p (v, pr) AS (VALUES {}) SELECT p.v, p.pr, (SELECT {agg}(c.cve_id || {chr}({}) || COALESCE(c.criteria, '{}'), {chr}({})) \
+                 FROM vuln_cve_products c WHERE c.vendor = p.v AND c.product = p.pr) FROM p",
+                pairs.join(", "),
+                u32::from(ID_SEP),
+                index::TREE,
+                u32::from(CVE_SEP),
             );
             let mut q = sqlx::query(&sql);
             for (v, p, _) in chunk {
@@ -517,23 +584,11 @@ impl Store {
             for r in q.fetch_all(self.pool()).await? {
                 let v: String = r.try_get(0)?;
                 let p: String = r.try_get(1)?;
-                let ids: String = r.try_get(2)?;
-                let Some(g) = inventory.product(&v, &p) else { continue };
-                for id in ids.split(' ').filter(|s| !s.is_empty()) {
-                    match by_cve.get_mut(id) {
-                        Some(gs) => gs.push(g),
-                        None => {
-                            by_cve.insert(id.to_owned(), vec![g]);
-                        }
-                    }
+                let all: Option<String> = r.try_get(2)?;
+                if let (Some(g), Some(all)) = (inventory.product(&v, &p), all) {
+                    out.push((g, all));
                 }
             }
-        }
-        let mut out: Candidates = by_cve.into_iter().collect();
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (_, gs) in &mut out {
-            gs.sort_unstable();
-            gs.dedup();
         }
         Ok(out)
     }
@@ -750,13 +805,50 @@ impl Store {
         let inventory = Inventory::new(sets);
         let load_ms = ms(t0);
         let t1 = std::time::Instant::now();
-        let candidates = self.match_candidates(&inventory).await?;
-        let ids: Vec<&str> = candidates.iter().map(|(id, _)| id.as_str()).collect();
-        let configs = self.cve_configurations_raw(&ids).await?;
-        let candidate_pairs = candidate_pairs(&inventory, &members, &candidates);
+        let rows = self.match_index(&inventory).await?;
+        let cves = candidate_cves(&rows);
+        // CVEs the index leaves to their configuration tree.
+        let tree_ids: Vec<&str> = cves.iter().filter(|c| c.needs_tree()).map(|c| c.id).collect();
+        let mut trees: HashMap<String, String> = self.cve_configurations_raw(&tree_ids).await?.into_iter().collect();
+        let candidate_pairs = candidate_pairs(&inventory, &members, &cves);
         let candidates_ms = ms(t1);
         let t2 = std::time::Instant::now();
-        let mut hits = evaluate_candidates(inventory, members, &candidates, configs)?;
+        let all: Vec<usize> = (0..cves.len()).collect();
+        let mut parts = evaluate_cves(&inventory, &cves, &all, &trees)?;
+        // Entries that could not answer (damaged, or written by another version): their trees.
+        let retry: Vec<usize> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.retry)).collect();
+        if !retry.is_empty() {
+            let ids: Vec<&str> = retry.iter().filter_map(|&i| cves.get(i).map(|c| c.id)).collect();
+            trees = self.cve_configurations_raw(&ids).await?.into_iter().collect();
+            parts.extend(evaluate_cves(&inventory, &cves, &retry, &trees)?);
+        }
+        drop(trees);
+        let mut order: Vec<(usize, usize, usize)> = Vec::new();
+        for (p, part) in parts.iter().enumerate() {
+            order.extend(part.items.iter().enumerate().map(|(k, item)| (item.0, p, k)));
+        }
+        order.sort_unstable();
+        let mut hits = Hits { members, ..Hits::default() };
+        hits.groups.reserve(parts.iter().map(|p| p.found.len()).sum());
+        let nvd = hits.intern_source("nvd");
+        for (i, p, k) in order {
+            let (Some(c), Some(part)) = (cves.get(i), parts.get_mut(p)) else { continue };
+            let Some((_, compiled, run)) = part.items.get_mut(k) else { continue };
+            let Some(found) = part.found.get_mut(run.clone()).filter(|f| !f.is_empty()) else { continue };
+            let vuln = hits.intern_vuln(c.id);
+            for f in found {
+                // Moved out (a tree's explanation is boxed); the slot is not read again.
+                let placeholder = Found { set: NO_SET, confidence: f.confidence, why: Why::Criterion { configuration: 0, node: 0, index: 0, device: 0, caveats: 0 } };
+                hits.push_raw(RawHit { assets: None, vuln, source: nvd, found: std::mem::replace(f, placeholder) });
+            }
+            if let Some(slot) = hits.compiled.get_mut(vuln as usize) {
+                *slot = compiled.take();
+            }
+        }
+        drop(parts);
+        drop(cves);
+        drop(rows);
+        hits.inventory = inventory;
         let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;
         let evaluate_ms = ms(t2);
         let mut summary = MatchSummary {
@@ -774,6 +866,13 @@ impl Store {
             return Ok(summary);
         }
         let t3 = std::time::Instant::now();
+        // Hits from the index name their criterion by position: load the trees they point into.
+        let missing = hits.missing_configurations();
+        let refs: Vec<&str> = missing.iter().map(String::as_str).collect();
+        for (id, json) in self.cve_configurations_raw(&refs).await? {
+            let c: Vec<Configuration> = decode(&id, &json)?;
+            hits.set_configurations(&id, c);
+        }
         let vuln_ids: Vec<String> =
             hits.groups.iter().filter(|g| !hits.assets(g).is_empty()).map(|g| hits.vuln_id(g).to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
         let facts = self.vuln_facts(&vuln_ids).await?;

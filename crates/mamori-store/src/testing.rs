@@ -91,3 +91,9 @@ pub async fn fresh_postgres() -> Option<TestDb> {
     };
     Some(TestDb { url: format!("{base}/{name}{query}"), _dir: None })
 }
+
+/// Runs SQL on a store directly: for tests that damage or roll back what the store wrote.
+pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<()> {
+    sqlx::raw_sql(sql).execute(store.pool()).await?;
+    Ok(())
+}

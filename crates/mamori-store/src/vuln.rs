@@ -157,23 +157,6 @@ pub struct FeedStatus {
     pub stale: bool,
 }
 
-/// The `(vendor, product)` pairs a CVE's vulnerable criteria name.
-pub fn vulnerable_products(configs: &[Configuration]) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for c in configs {
-        for n in &c.nodes {
-            for m in n.cpe_match.iter().filter(|m| m.vulnerable) {
-                if let Ok(cpe) = Cpe::parse(&m.criteria)
-                    && let (Some(v), Some(p)) = (cpe.vendor(), cpe.product())
-                {
-                    out.insert((v, p));
-                }
-            }
-        }
-    }
-    out
-}
-
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Format(e.to_string()))
 }
@@ -184,6 +167,11 @@ fn rows_per_statement(columns: usize) -> usize {
 }
 
 pub(crate) async fn insert_rows(tx: &mut WriteTx<'_>, backend: Backend, head: &str, tail: &str, columns: usize, rows: Vec<Vec<Param>>) -> Result<()> {
+    insert_rows_on(&mut tx.tx, backend, head, tail, columns, rows).await
+}
+
+/// As [`insert_rows`], on a connection (a migration's transaction).
+async fn insert_rows_on(conn: &mut sqlx::AnyConnection, backend: Backend, head: &str, tail: &str, columns: usize, rows: Vec<Vec<Param>>) -> Result<()> {
     for chunk in rows.chunks(rows_per_statement(columns)) {
         let mut values = Vec::with_capacity(chunk.len());
         for (i, _) in chunk.iter().enumerate() {
@@ -202,7 +190,30 @@ pub(crate) async fn insert_rows(tx: &mut WriteTx<'_>, backend: Backend, head: &s
                 };
             }
         }
-        q.execute(&mut *tx.tx).await?;
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Writes the matching index of the CVEs stored before it existed (schema v7), in the
+/// migration's transaction. A configuration that does not decode is left to its tree (NULL), and
+/// matching reports it as before.
+pub(crate) async fn backfill_match_index(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
+    const INSERT: &str = "INSERT INTO vuln_cve_products (vendor, product, cve_id, criteria)";
+    const UPSERT: &str = "ON CONFLICT (vendor, product, cve_id) DO UPDATE SET criteria = excluded.criteria";
+    let mut after = String::new();
+    loop {
+        let rows = sqlx::query("SELECT id, configurations FROM vuln_cves WHERE id > $1 ORDER BY id LIMIT 2000").bind(after.clone()).fetch_all(&mut *conn).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get(0)?;
+        let mut products = Vec::new();
+        for r in &rows {
+            let id: String = r.try_get(0)?;
+            let json: String = r.try_get(1)?;
+            let Ok(configs) = serde_json::from_str::<Vec<Configuration>>(&json) else { continue };
+            products.extend(mamori_vuln::index::entries(&configs).into_iter().map(|(v, p, e)| vec![t(v), t(p), t(id.clone()), t(e)]));
+        }
+        insert_rows_on(conn, backend, INSERT, UPSERT, 4, products).await?;
     }
     Ok(())
 }
@@ -379,7 +390,7 @@ impl Store {
             let id: String = row.try_get(0)?;
             let configs: String = row.try_get(1)?;
             let configs: Vec<Configuration> = serde_json::from_str(&configs).map_err(|e| StoreError::Decode(format!("{id}: {e}")))?;
-            out.extend(vulnerable_products(&configs).into_iter().map(|(v, p)| (v, p, id.clone())));
+            out.extend(mamori_vuln::index::vulnerable_products(&configs).into_iter().map(|(v, p)| (v, p, id.clone())));
         }
         Ok(out)
     }
@@ -426,7 +437,7 @@ impl Store {
                     None => counts.inserted += 1,
                 }
                 rows.push(cve_row(r)?);
-                products.extend(vulnerable_products(&r.configurations).into_iter().map(|(v, p)| vec![t(v), t(p), t(r.id.clone())]));
+                products.extend(mamori_vuln::index::entries(&r.configurations).into_iter().map(|(v, p, e)| vec![t(v), t(p), t(r.id.clone()), t(e)]));
             }
             if !replaced.is_empty() {
                 let old = self.old_products(tx, &replaced).await?;
@@ -444,7 +455,15 @@ impl Store {
                 rows,
             )
             .await?;
-            insert_rows(tx, backend, "INSERT INTO vuln_cve_products (vendor, product, cve_id)", "ON CONFLICT DO NOTHING", 3, products).await?;
+            insert_rows(
+                tx,
+                backend,
+                "INSERT INTO vuln_cve_products (vendor, product, cve_id, criteria)",
+                "ON CONFLICT (vendor, product, cve_id) DO UPDATE SET criteria = excluded.criteria",
+                4,
+                products,
+            )
+            .await?;
         }
         Ok(())
     }

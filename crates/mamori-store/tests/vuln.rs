@@ -101,6 +101,55 @@ async fn the_demo_fortigate_is_exploited_and_top_priority() {
     }
 }
 
+/// What matching found, as a user reads it: asset, CVE, confidence and the explanation.
+async fn findings(store: &Store) -> Vec<(String, String, Confidence, String)> {
+    let mut out: Vec<_> = store
+        .list_findings(&FindingFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.asset_name, f.vuln_id, f.confidence, serde_json::to_string(&f.hit).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_matching_index_the_trees_and_the_upgrade_backfill_agree() {
+    for (backend, db) in fresh_databases().await {
+        let store = demo(&db.url).await;
+        import_nvd(&store).await;
+        store.suggest_cpes("test").await.unwrap();
+        let from_index = store.match_vulnerabilities_with("test", TODAY, 7, true).await.unwrap();
+        assert!(from_index.matched >= 2, "{backend}: {from_index:?}");
+        store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
+        let expected = findings(&store).await;
+        assert!(expected.iter().any(|f| f.1 == "CVE-2024-21762"), "{backend}: {expected:?}");
+
+        // Rows written before the index existed (NULL) and damaged entries: the CVEs are
+        // matched on their trees, with the same result.
+        mamori_store::testing::execute(&store, "UPDATE vuln_cve_products SET criteria = NULL WHERE cve_id < 'CVE-2023'").await.unwrap();
+        mamori_store::testing::execute(&store, "UPDATE vuln_cve_products SET criteria = '9\u{1f}x' WHERE cve_id >= 'CVE-2023'").await.unwrap();
+        mamori_store::testing::execute(&store, "DELETE FROM vuln_findings").await.unwrap();
+        let from_trees = store.match_vulnerabilities_with("test", TODAY, 7, true).await.unwrap();
+        assert_eq!((from_trees.matched, from_trees.candidates), (from_index.matched, from_index.candidates), "{backend}");
+        store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
+        assert_eq!(findings(&store).await, expected, "{backend}");
+
+        // A database of schema v6 gets its index written when it is opened by this version.
+        mamori_store::testing::execute(&store, "ALTER TABLE vuln_cve_products DROP COLUMN criteria; DELETE FROM mamori_migrations WHERE version = 7")
+            .await
+            .unwrap();
+        drop(store);
+        let store = Store::open(&db.url, OpenMode::Existing).await.unwrap();
+        mamori_store::testing::execute(&store, "DELETE FROM vuln_findings").await.unwrap();
+        store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
+        assert_eq!(findings(&store).await, expected, "{backend}");
+        let stats = store.match_vulnerabilities_with("test", TODAY, 7, true).await.unwrap();
+        assert_eq!(stats.matched, from_index.matched, "{backend}");
+    }
+}
+
 #[tokio::test]
 async fn newer_records_replace_older_and_rejected_records_leave() {
     for (backend, db) in fresh_databases().await {

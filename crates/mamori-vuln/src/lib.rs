@@ -11,6 +11,7 @@ pub mod cpe;
 pub mod decompress;
 pub mod csaf;
 pub mod epss;
+pub mod index;
 pub mod jvn;
 pub mod kev;
 pub mod matcher;

@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::cpe::{self, Cpe, MatchLevel, Relation, VERSION, Value};
+use crate::index;
 use crate::model::{Configuration, CpeMatch, Node, Operator};
 use crate::version::{self, Scheme};
 
@@ -158,17 +159,41 @@ fn has_range(m: &CpeMatch) -> bool {
         || m.version_end_excluding.is_some()
 }
 
+/// The version bounds of a criterion, borrowed from a [`CpeMatch`] or a stored index entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Range<'a> {
+    pub(crate) start_incl: Option<&'a str>,
+    pub(crate) start_excl: Option<&'a str>,
+    pub(crate) end_incl: Option<&'a str>,
+    pub(crate) end_excl: Option<&'a str>,
+}
+
+impl<'a> Range<'a> {
+    pub(crate) fn of(m: &'a CpeMatch) -> Range<'a> {
+        Range {
+            start_incl: m.version_start_including.as_deref(),
+            start_excl: m.version_start_excluding.as_deref(),
+            end_incl: m.version_end_including.as_deref(),
+            end_excl: m.version_end_excluding.as_deref(),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.start_incl.is_some() || self.start_excl.is_some() || self.end_incl.is_some() || self.end_excl.is_some()
+    }
+}
+
 /// A criterion parsed once: the name, its literal vendor and product (None with wildcards),
 /// and the version scheme they call for.
 #[derive(Debug, Clone)]
-struct Entry {
-    cpe: Cpe,
-    key: Option<(String, String)>,
+pub(crate) struct Entry {
+    pub(crate) cpe: Cpe,
+    pub(crate) key: Option<(String, String)>,
     scheme: Scheme,
 }
 
 impl Entry {
-    fn new(criteria: &str) -> Option<Entry> {
+    pub(crate) fn new(criteria: &str) -> Option<Entry> {
         let cpe = Cpe::parse(criteria).ok()?;
         let key = match (cpe.vendor(), cpe.product()) {
             (Some(v), Some(p)) => Some((v, p)),
@@ -607,6 +632,8 @@ struct Unit {
     confirmed: bool,
     group: Option<u32>,
     sets: Vec<u32>,
+    /// The set, when this name is in one set only and is that set's only name.
+    solo: Option<u32>,
 }
 
 /// Why a CVE applies to a device set, before it is spelt out ([`Inventory::hit`]).
@@ -679,7 +706,7 @@ impl Inventory {
                 let next = u32::try_from(inv.units.len()).unwrap_or(u32::MAX);
                 let u = *unit_of.entry((d.cpe.clone(), d.confirmed)).or_insert(next);
                 if u == next {
-                    inv.units.push(Unit { confirmed: d.confirmed, group: None, sets: Vec::new() });
+                    inv.units.push(Unit { confirmed: d.confirmed, group: None, sets: Vec::new(), solo: None });
                     unit_cpes.push(d.cpe.clone());
                 }
                 if let Some(unit) = inv.units.get_mut(u as usize)
@@ -768,6 +795,13 @@ impl Inventory {
             gs.dedup();
             inv.set_groups.push(gs);
         }
+        for unit in &mut inv.units {
+            if let [s] = unit.sets.as_slice()
+                && inv.set_units.get(*s as usize).is_some_and(|us| us.len() == 1)
+            {
+                unit.solo = Some(*s);
+            }
+        }
         inv.sets = sets;
         inv
     }
@@ -817,24 +851,64 @@ impl Inventory {
                 continue;
             }
             self.clear_units(scratch);
-            // Any other shape: the tree, per candidate set.
-            let sets = candidate_sets.get_or_insert_with(|| self.candidate_sets(candidates, scratch));
+            // Any other shape: the tree, per candidate set (those a gate node leaves).
+            let gated = self.gate(config, scratch);
+            let sets = match &gated {
+                Some(g) => g,
+                None => candidate_sets.get_or_insert_with(|| self.candidate_sets(candidates, scratch)),
+            };
             for &s in sets.iter() {
+                if gated.is_some() && !is_candidate(s) {
+                    continue;
+                }
                 let Some(devices) = self.sets.get(s as usize) else { continue };
                 let Some(hit) = cve.evaluate_configuration(ci, devices) else { continue };
                 let confidence = hit.confidence;
                 record(scratch, s, Found { set: s, confidence, why: Why::Tree(Box::new(hit)) });
             }
         }
-        let start = out.len();
-        for s in std::mem::take(&mut scratch.touched_sets) {
-            if let Some(f) = scratch.set_best.get_mut(s as usize).and_then(Option::take) {
-                out.push(f);
+        collect(scratch, out);
+    }
+
+    /// As [`Inventory::evaluate`], from the CVE's matching index entries (`(product, entry)` as
+    /// [`crate::index::entries`] wrote them for the products the inventory names) instead of its
+    /// configurations. Err, having recorded nothing, when an entry cannot answer: the CVE must
+    /// be matched on its tree.
+    pub fn evaluate_indexed(&self, parts: &[(u32, &str)], scratch: &mut Scratch, out: &mut Vec<Found>) -> Result<(), index::NeedsTree> {
+        let mut criteria = Vec::new();
+        for &(g, entry) in parts {
+            index::decode(g, entry, &mut criteria)?;
+        }
+        // Within a product the entry keeps configuration order; products never share a device
+        // name, so only the configuration order matters across entries.
+        criteria.sort_by_key(|c| c.configuration);
+        // A name fires only for a criterion of its own product, which is one of the entries':
+        // every set it is in is a candidate.
+        let is_candidate = |_: u32| true;
+        let mut rest = criteria.as_slice();
+        while let Some(first) = rest.first() {
+            let ci = first.configuration;
+            let n = rest.iter().take_while(|c| c.configuration == ci).count();
+            let (now, later) = rest.split_at(n);
+            for c in now {
+                let crit = match &c.name {
+                    index::Name::Light { part, version } => Crit::Light {
+                        part: *part,
+                        version: match version {
+                            LightVersion::Any => LightVersion::Any,
+                            LightVersion::Na => LightVersion::Na,
+                            LightVersion::Literal(t) => LightVersion::Literal(Cow::Borrowed(t.as_ref())),
+                        },
+                    },
+                    index::Name::Full(e) => Crit::Full(Box::new(e.cpe.clone())),
+                };
+                self.fire(c.group, &crit, &c.range, c.node, c.index, scratch);
             }
+            self.flush(ci, scratch, &is_candidate);
+            rest = later;
         }
-        if let Some(tail) = out.get_mut(start..) {
-            tail.sort_unstable_by_key(|f| f.set);
-        }
+        collect(scratch, out);
+        Ok(())
     }
 
     /// The sets naming one of these products (as [`Inventory::product`] numbers them), in order.
@@ -875,7 +949,18 @@ impl Inventory {
         }
         let touched = std::mem::take(&mut scratch.touched_units);
         for &u in &touched {
-            for &s in self.units.get(u as usize).map(|u| u.sets.as_slice()).unwrap_or_default() {
+            let Some(unit) = self.units.get(u as usize) else { continue };
+            if let Some(s) = unit.solo {
+                // The one name of the one set holding it: nothing to combine.
+                if let Some(Some((res, node, index))) = scratch.unit_best.get(u as usize).copied()
+                    && is_candidate(s)
+                {
+                    let confidence = if res.yes { res.confidence } else { res.confidence.min(Confidence::Fuzzy) };
+                    record(scratch, s, Found { set: s, confidence, why: Why::Criterion { configuration: ci, node, index, device: 0, caveats: res.caveats } });
+                }
+                continue;
+            }
+            for &s in &unit.sets {
                 match scratch.set_stamp.get_mut(s as usize) {
                     Some(st) if *st != scratch.stamp => *st = scratch.stamp,
                     _ => continue,
@@ -908,48 +993,72 @@ impl Inventory {
     fn criteria(&self, config: &Configuration, scratch: &mut Scratch) -> Result<(), ()> {
         for (ni, node) in config.nodes.iter().enumerate() {
             let ni = u32::try_from(ni).unwrap_or(u32::MAX);
-            for (mi, m) in node.cpe_match.iter().enumerate() {
-                let mi = u32::try_from(mi).unwrap_or(u32::MAX);
-                let full;
-                let (gi, crit) = match light(&m.criteria) {
-                    Some(l) => {
-                        let Some(gi) = self.product(&l.vendor, &l.product) else { continue };
-                        (gi, Crit::Light { part: l.part, version: l.version })
-                    }
-                    None => {
-                        let Some(entry) = Entry::new(&m.criteria) else { continue };
-                        let Some((v, p)) = &entry.key else {
-                            self.clear_units(scratch);
-                            return Err(());
-                        };
-                        let Some(gi) = self.product(v, p) else { continue };
-                        full = entry.cpe;
-                        (gi, Crit::Full(&full))
-                    }
-                };
-                let Some(group) = self.groups.get(gi as usize) else { continue };
-                self.criterion(m, group, &crit, |u, res| {
-                    let Some(unit) = self.units.get(u as usize) else { return };
-                    let res = res.for_unit(unit.confirmed);
-                    let Some(slot) = scratch.unit_best.get_mut(u as usize) else { return };
-                    match slot {
-                        None => {
-                            *slot = Some((res, ni, mi));
-                            scratch.touched_units.push(u);
-                        }
-                        Some(b) if res.rank() > b.0.rank() => *b = (res, ni, mi),
-                        Some(_) => {}
-                    }
-                });
-            }
+            self.node_criteria(node, ni, scratch)?;
         }
         Ok(())
     }
 
+    /// The criteria of one node, as [`Inventory::criteria`].
+    fn node_criteria(&self, node: &Node, ni: u32, scratch: &mut Scratch) -> Result<(), ()> {
+        for (mi, m) in node.cpe_match.iter().enumerate() {
+            let mi = u32::try_from(mi).unwrap_or(u32::MAX);
+            let Some((gi, crit)) = self.resolve(&m.criteria).inspect_err(|_| self.clear_units(scratch))? else { continue };
+            self.fire(gi, &crit, &Range::of(m), ni, mi, scratch);
+        }
+        Ok(())
+    }
+
+    /// The product (group) a criterion names and its reading. None when no device here can
+    /// match it (another product, or unparsable); Err for a wildcard vendor or product.
+    fn resolve<'a>(&self, criteria: &'a str) -> Result<Option<(u32, Crit<'a>)>, ()> {
+        if let Some(l) = light(criteria) {
+            return Ok(self.product(&l.vendor, &l.product).map(|gi| (gi, Crit::Light { part: l.part, version: l.version })));
+        }
+        let Some(entry) = Entry::new(criteria) else { return Ok(None) };
+        let Some((v, p)) = &entry.key else { return Err(()) };
+        Ok(self.product(v, p).map(|gi| (gi, Crit::Full(Box::new(entry.cpe)))))
+    }
+
+    /// For a configuration that holds only when one of its nodes does (an AND, nothing
+    /// negated) and whose such node is an OR of vulnerable criteria: the sets that node may hold
+    /// for, from the batch criteria; the tree need not be evaluated on any other set. None when
+    /// the configuration has no such node.
+    fn gate(&self, config: &Configuration, scratch: &mut Scratch) -> Option<Vec<u32>> {
+        if config.negate || !(config.operator == Operator::And || config.nodes.len() == 1) {
+            return None;
+        }
+        let node = config.nodes.iter().find(|n| !n.negate && n.operator == Operator::Or && !n.cpe_match.is_empty() && n.cpe_match.iter().all(|m| m.vulnerable))?;
+        self.node_criteria(node, 0, scratch).ok()?;
+        let mut sets: Vec<u32> = scratch.touched_units.iter().flat_map(|&u| self.units.get(u as usize).map(|x| x.sets.as_slice()).unwrap_or_default()).copied().collect();
+        sets.sort_unstable();
+        sets.dedup();
+        self.clear_units(scratch);
+        Some(sets)
+    }
+
+    /// One vulnerable criterion of an OR configuration (node `ni`, index `mi`) naming product
+    /// `gi`: keeps, per device name it holds for, the best criterion so far.
+    fn fire(&self, gi: u32, crit: &Crit<'_>, range: &Range<'_>, ni: u32, mi: u32, scratch: &mut Scratch) {
+        let Some(group) = self.groups.get(gi as usize) else { return };
+        self.criterion(range, group, crit, |u, res| {
+            let Some(unit) = self.units.get(u as usize) else { return };
+            let res = res.for_unit(unit.confirmed);
+            let Some(slot) = scratch.unit_best.get_mut(u as usize) else { return };
+            match slot {
+                None => {
+                    *slot = Some((res, ni, mi));
+                    scratch.touched_units.push(u);
+                }
+                Some(b) if res.rank() > b.0.rank() => *b = (res, ni, mi),
+                Some(_) => {}
+            }
+        });
+    }
+
     /// One criterion against the variants of its product: `fire(unit, truth)` for every device
     /// name it holds or may hold for.
-    fn criterion(&self, m: &CpeMatch, group: &Group, crit: &Crit<'_>, mut fire: impl FnMut(u32, Res)) {
-        let ranged = has_range(m);
+    fn criterion(&self, m: &Range<'_>, group: &Group, crit: &Crit<'_>, mut fire: impl FnMut(u32, Res)) {
+        let ranged = m.any();
         let mut bounds: Option<version::Bounds> = None;
         let unknown = Res::maybe(Confidence::VendorProduct, CAV_VERSION_UNKNOWN);
         for variant in &group.variants {
@@ -990,13 +1099,7 @@ impl Inventory {
             }
             let mut each = |v: &Version, res: Res| v.units.iter().for_each(|&u| fire(u, res));
             let scheme = group.scheme;
-            let b = || version::Bounds::new(
-                scheme,
-                m.version_start_including.as_deref(),
-                m.version_start_excluding.as_deref(),
-                m.version_end_including.as_deref(),
-                m.version_end_excluding.as_deref(),
-            );
+            let b = || version::Bounds::new(scheme, m.start_incl, m.start_excl, m.end_incl, m.end_excl);
             let one = |v: &Version, bounds: &version::Bounds| range_res(scheme, version::in_range_prepared(scheme, &v.prepared, bounds));
             match &cv {
                 CritVersion::Any if !ranged => variant.versions.iter().for_each(|v| each(v, Res::yes(Confidence::VersionRange, 0))),
@@ -1075,6 +1178,19 @@ impl Inventory {
     }
 }
 
+/// Appends the sets' results of one CVE, in set order, and clears them.
+fn collect(scratch: &mut Scratch, out: &mut Vec<Found>) {
+    let start = out.len();
+    for s in std::mem::take(&mut scratch.touched_sets) {
+        if let Some(f) = scratch.set_best.get_mut(s as usize).and_then(Option::take) {
+            out.push(f);
+        }
+    }
+    if let Some(tail) = out.get_mut(start..) {
+        tail.sort_unstable_by_key(|f| f.set);
+    }
+}
+
 /// Keeps `f` for set `s` when it is the set's first or beats its earlier configurations.
 fn record(scratch: &mut Scratch, s: u32, f: Found) {
     let Some(slot) = scratch.set_best.get_mut(s as usize) else { return };
@@ -1099,20 +1215,20 @@ fn range_res(scheme: Scheme, r: Option<(bool, bool)>) -> Option<Res> {
 }
 
 /// An OR of vulnerable criteria, nothing negated: decided criterion by criterion.
-fn simple(config: &Configuration) -> bool {
+pub(crate) fn simple(config: &Configuration) -> bool {
     !config.negate
         && (config.operator == Operator::Or || config.nodes.len() == 1)
         && config.nodes.iter().all(|n| !n.negate && n.operator == Operator::Or && !n.cpe_match.is_empty() && n.cpe_match.iter().all(|m| m.vulnerable))
 }
 
 /// A criterion as the batch matcher reads it.
-enum Crit<'a> {
+pub(crate) enum Crit<'a> {
     /// `cpe:2.3:<part>:vendor:product:<version>:*:*:*:*:*:*:*`.
     Light { part: usize, version: LightVersion<'a> },
-    Full(&'a Cpe),
+    Full(Box<Cpe>),
 }
 
-enum LightVersion<'a> {
+pub(crate) enum LightVersion<'a> {
     Any,
     Na,
     Literal(Cow<'a, str>),
@@ -1145,17 +1261,17 @@ impl Crit<'_> {
 }
 
 /// The common shape of a criterion, read without building a [`Cpe`].
-struct Light<'a> {
-    part: usize,
-    vendor: Cow<'a, str>,
-    product: Cow<'a, str>,
-    version: LightVersion<'a>,
+pub(crate) struct Light<'a> {
+    pub(crate) part: usize,
+    pub(crate) vendor: Cow<'a, str>,
+    pub(crate) product: Cow<'a, str>,
+    pub(crate) version: LightVersion<'a>,
 }
 
 /// Reads `cpe:2.3:<a|o|h>:<vendor>:<product>:<version>:*:*:*:*:*:*:*` whose values are
 /// literal (ASCII letters, digits, `_ - .`, backslash-quoted ASCII): the values [`Cpe::parse`]
 /// would give. None for any other string, which [`Cpe::parse`] then reads.
-fn light(s: &str) -> Option<Light<'_>> {
+pub(crate) fn light(s: &str) -> Option<Light<'_>> {
     if s.len() > 2048 {
         return None;
     }
@@ -1194,7 +1310,7 @@ fn light(s: &str) -> Option<Light<'_>> {
 }
 
 /// A literal value of the common shape, lower-cased and unquoted.
-fn light_value(f: &str) -> Option<Cow<'_, str>> {
+pub(crate) fn light_value(f: &str) -> Option<Cow<'_, str>> {
     if f.is_empty() || f == "*" || f == "-" {
         return None;
     }

@@ -18,6 +18,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use mamori_vuln::cpe::{Cpe, Value};
+use mamori_vuln::index;
 use mamori_vuln::matcher::{Compiled, DeviceCpe, Found, Hit, Inventory};
 use mamori_vuln::model::{Configuration, CpeMatch, Node, Operator};
 
@@ -250,6 +251,25 @@ fn compare(cves: &[(String, Compiled)], sets: Vec<Vec<DeviceCpe>>) -> (usize, us
         n += found.len();
     }
     eprintln!("batch matcher: {n} (set, CVE) hits in {:?}", start.elapsed());
+    // The same from the matching index, as the store keeps it: entries written at import.
+    let entries: Vec<Vec<(u32, String)>> = cves
+        .iter()
+        .map(|(_, c)| {
+            index::entries(c.configurations()).into_iter().filter_map(|(v, p, e)| Some((inventory.product(&v, &p)?, e))).collect()
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let (mut n, mut tree) = (0, 0);
+    for parts in &entries {
+        let parts: Vec<(u32, &str)> = parts.iter().map(|(g, e)| (*g, e.as_str())).collect();
+        let mut found = Vec::new();
+        match inventory.evaluate_indexed(&parts, &mut scratch, &mut found) {
+            Ok(()) => n += found.len(),
+            Err(_) => tree += 1,
+        }
+    }
+    eprintln!("index: {n} (set, CVE) hits in {:?}, {tree} of {} CVEs left to their tree", start.elapsed(), cves.len());
+    let mut indexed = 0;
     let (mut pairs, mut hits) = (0, 0);
     let mut by_product: HashMap<(String, String), Vec<usize>> = HashMap::new();
     for (i, set) in inventory.sets().iter().enumerate() {
@@ -265,6 +285,16 @@ fn compare(cves: &[(String, Compiled)], sets: Vec<Vec<DeviceCpe>>) -> (usize, us
         let mut found: Vec<Found> = Vec::new();
         inventory.evaluate(compiled, &candidates, &mut scratch, &mut found);
         let fast: HashMap<u32, Hit> = found.iter().map(|f| (f.set, inventory.hit(compiled, f).unwrap())).collect();
+        let entries: Vec<(u32, String)> =
+            index::entries(compiled.configurations()).into_iter().filter_map(|(v, p, e)| Some((inventory.product(&v, &p)?, e))).collect();
+        let parts: Vec<(u32, &str)> = entries.iter().map(|(g, e)| (*g, e.as_str())).collect();
+        let mut from_index = Vec::new();
+        if inventory.evaluate_indexed(&parts, &mut scratch, &mut from_index).is_ok() {
+            assert_eq!(from_index, found, "{id}: the index must give what the configurations give\n{parts:?}");
+            indexed += 1;
+        } else {
+            assert!(from_index.is_empty(), "{id}: nothing recorded when the tree must decide");
+        }
         assert_eq!(fast.len(), found.len(), "{id}: one finding per set");
         let sets: BTreeSet<usize> = products.iter().filter_map(|k| by_product.get(k)).flatten().copied().collect();
         for &s in &sets {
@@ -278,6 +308,7 @@ fn compare(cves: &[(String, Compiled)], sets: Vec<Vec<DeviceCpe>>) -> (usize, us
             assert!(sets.contains(&(f.set as usize)), "{id}: set {} is not a candidate", f.set);
         }
     }
+    assert!(indexed * 4 > cves.len(), "the index must answer for many CVEs: {indexed} of {}", cves.len());
     (pairs, hits)
 }
 

@@ -1,0 +1,170 @@
+//! The matching index: a CVE's vulnerable criteria per product, in a compact text written once
+//! at import, so that matching an inventory reads a few bytes per criterion instead of decoding
+//! the configuration trees (hundreds of megabytes of JSON on a full NVD load).
+//!
+//! An entry belongs to one `(vendor, product)` of one CVE and lists, in configuration order,
+//! the criteria naming that product: position (configuration, node, index), the name in a short
+//! form, and the version bounds. It only exists for CVEs whose configurations are all a plain OR
+//! of vulnerable criteria with literal products (the batch matcher decides those criterion by
+//! criterion); any other CVE gets [`TREE`] and is matched on its configuration tree. The
+//! separators are control characters, which neither a CPE name nor a version may hold (a value
+//! that does is left to the tree).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cpe::Cpe;
+use crate::matcher::{Entry, LightVersion, Range, light, simple};
+use crate::model::Configuration;
+
+/// The entry of a CVE that must be matched on its configuration tree.
+pub const TREE: &str = "!";
+/// Between two criteria of an entry.
+const RECORD: char = '\u{1d}';
+/// Between the fields of a criterion.
+const FIELD: char = '\u{1f}';
+
+/// The `(vendor, product)` pairs a CVE's vulnerable criteria name: what a device must name for
+/// the CVE to be a candidate.
+pub fn vulnerable_products(configs: &[Configuration]) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for c in configs {
+        for n in &c.nodes {
+            for m in n.cpe_match.iter().filter(|m| m.vulnerable) {
+                if let Ok(cpe) = Cpe::parse(&m.criteria)
+                    && let (Some(v), Some(p)) = (cpe.vendor(), cpe.product())
+                {
+                    out.insert((v, p));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The index entries of a CVE: one per vulnerable product, `(vendor, product, entry)`.
+pub fn entries(configs: &[Configuration]) -> Vec<(String, String, String)> {
+    let products = vulnerable_products(configs);
+    match encode(configs) {
+        Some(mut per) => products
+            .into_iter()
+            .map(|k| {
+                let e = per.remove(&k).unwrap_or_default();
+                (k.0, k.1, e)
+            })
+            .collect(),
+        None => products.into_iter().map(|(v, p)| (v, p, TREE.to_owned())).collect(),
+    }
+}
+
+fn clean(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+/// The criteria per product, or None when the CVE needs its tree.
+fn encode(configs: &[Configuration]) -> Option<BTreeMap<(String, String), String>> {
+    let mut per: BTreeMap<(String, String), String> = BTreeMap::new();
+    for (ci, c) in configs.iter().enumerate() {
+        if !simple(c) {
+            return None;
+        }
+        for (ni, n) in c.nodes.iter().enumerate() {
+            for (mi, m) in n.cpe_match.iter().enumerate() {
+                let entry = Entry::new(&m.criteria);
+                // The product the batch matcher looks the criterion up by: the short reading's,
+                // which must agree with the full parse's (that is what the candidates name).
+                let (key, crit) = match (light(&m.criteria), entry) {
+                    (Some(l), Some(Entry { key: Some(k), .. })) => {
+                        if k.0 != l.vendor || k.1 != l.product {
+                            return None;
+                        }
+                        let version = match l.version {
+                            LightVersion::Any => "*".to_owned(),
+                            LightVersion::Na => "-".to_owned(),
+                            LightVersion::Literal(t) => format!("={t}"),
+                        };
+                        (k, format!("{}{version}", l.part))
+                    }
+                    (Some(_), _) => return None,
+                    (None, Some(Entry { key: Some(k), .. })) => (k, format!("F{}", m.criteria)),
+                    // A wildcard vendor or product: the tree decides.
+                    (None, Some(Entry { key: None, .. })) => return None,
+                    // Unparsable: never fires.
+                    (None, None) => continue,
+                };
+                let r = Range::of(m);
+                let bounds = [r.start_incl, r.start_excl, r.end_incl, r.end_excl];
+                if !clean(&crit) || bounds.iter().flatten().any(|b| b.is_empty() || !clean(b)) {
+                    return None;
+                }
+                let text = per.entry(key).or_default();
+                if !text.is_empty() {
+                    text.push(RECORD);
+                }
+                let mut fields = vec![ci.to_string(), ni.to_string(), mi.to_string(), crit];
+                fields.extend(bounds.iter().map(|b| b.unwrap_or_default().to_owned()));
+                text.push_str(&fields.join(&FIELD.to_string()));
+            }
+        }
+    }
+    Some(per)
+}
+
+/// A criterion as read back from an entry.
+pub(crate) struct Criterion<'a> {
+    pub(crate) group: u32,
+    pub(crate) configuration: u32,
+    pub(crate) node: u32,
+    pub(crate) index: u32,
+    pub(crate) name: Name<'a>,
+    pub(crate) range: Range<'a>,
+}
+
+pub(crate) enum Name<'a> {
+    Light { part: usize, version: LightVersion<'a> },
+    Full(Box<Entry>),
+}
+
+/// An entry the index cannot answer for (written by something else, or damaged): the caller
+/// matches the CVE on its tree instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedsTree;
+
+/// Reads the criteria of an entry of product `group` into `out`.
+pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>>) -> Result<(), NeedsTree> {
+    if entry == TREE {
+        return Err(NeedsTree);
+    }
+    for record in entry.split(RECORD).filter(|r| !r.is_empty()) {
+        let mut f = record.split(FIELD);
+        let mut int = || f.next().and_then(|x| x.parse::<u32>().ok()).ok_or(NeedsTree);
+        let (configuration, node, index) = (int()?, int()?, int()?);
+        let name = f.next().ok_or(NeedsTree)?;
+        let mut bound = || f.next().map(|b| (!b.is_empty()).then_some(b)).ok_or(NeedsTree);
+        let range = Range { start_incl: bound()?, start_excl: bound()?, end_incl: bound()?, end_excl: bound()? };
+        if f.next().is_some() {
+            return Err(NeedsTree);
+        }
+        let name = match name.split_at_checked(1) {
+            Some(("F", criteria)) => match Entry::new(criteria) {
+                Some(e) if e.key.is_some() => Name::Full(Box::new(e)),
+                _ => return Err(NeedsTree),
+            },
+            Some((part, version)) => {
+                let part: usize = part.parse().map_err(|_| NeedsTree)?;
+                if part > 2 {
+                    return Err(NeedsTree);
+                }
+                let version = match version {
+                    "*" => LightVersion::Any,
+                    "-" => LightVersion::Na,
+                    v => LightVersion::Literal(Cow::Borrowed(v.strip_prefix('=').ok_or(NeedsTree)?)),
+                };
+                Name::Light { part, version }
+            }
+            None => return Err(NeedsTree),
+        };
+        out.push(Criterion { group, configuration, node, index, name, range });
+    }
+    Ok(())
+}
