@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cpe::Cpe;
 use crate::matcher::{Entry, LightVersion, Range, light, simple};
-use crate::model::Configuration;
+use crate::model::{Configuration, CpeMatch};
 
 /// The entry of a CVE that must be matched on its configuration tree.
 pub const TREE: &str = "!";
@@ -42,72 +42,95 @@ pub fn vulnerable_products(configs: &[Configuration]) -> BTreeSet<(String, Strin
     out
 }
 
-/// The index entries of a CVE: one per vulnerable product, `(vendor, product, entry)`.
+/// The index entries of a CVE: one per vulnerable product (as [`vulnerable_products`] lists
+/// them), `(vendor, product, entry)`. One pass, each criterion parsed once: this runs for every
+/// record of a full NVD import.
 pub fn entries(configs: &[Configuration]) -> Vec<(String, String, String)> {
-    let products = vulnerable_products(configs);
-    match encode(configs) {
-        Some(mut per) => products
-            .into_iter()
-            .map(|k| {
-                let e = per.remove(&k).unwrap_or_default();
-                (k.0, k.1, e)
-            })
-            .collect(),
-        None => products.into_iter().map(|(v, p)| (v, p, TREE.to_owned())).collect(),
+    let mut products: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut per: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut tree = false;
+    for (ci, c) in configs.iter().enumerate() {
+        tree |= !simple(c);
+        for (ni, n) in c.nodes.iter().enumerate() {
+            for (mi, m) in n.cpe_match.iter().enumerate() {
+                let entry = Entry::new(&m.criteria);
+                if m.vulnerable
+                    && let Some(Entry { key: Some(k), .. }) = &entry
+                    && !products.contains(k)
+                {
+                    products.insert(k.clone());
+                }
+                if !tree {
+                    match encode(ci, ni, mi, m, entry) {
+                        Encoded::Criterion(key, text) => {
+                            let all = per.entry(key).or_default();
+                            if !all.is_empty() {
+                                all.push(RECORD);
+                            }
+                            all.push_str(&text);
+                        }
+                        Encoded::Never => {}
+                        Encoded::Tree => tree = true,
+                    }
+                }
+            }
+        }
     }
+    products
+        .into_iter()
+        .map(|k| {
+            let e = if tree { TREE.to_owned() } else { per.remove(&k).unwrap_or_default() };
+            (k.0, k.1, e)
+        })
+        .collect()
 }
 
 fn clean(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
 
-/// The criteria per product, or None when the CVE needs its tree.
-fn encode(configs: &[Configuration]) -> Option<BTreeMap<(String, String), String>> {
-    let mut per: BTreeMap<(String, String), String> = BTreeMap::new();
-    for (ci, c) in configs.iter().enumerate() {
-        if !simple(c) {
-            return None;
-        }
-        for (ni, n) in c.nodes.iter().enumerate() {
-            for (mi, m) in n.cpe_match.iter().enumerate() {
-                let entry = Entry::new(&m.criteria);
-                // The product the batch matcher looks the criterion up by: the short reading's,
-                // which must agree with the full parse's (that is what the candidates name).
-                let (key, crit) = match (light(&m.criteria), entry) {
-                    (Some(l), Some(Entry { key: Some(k), .. })) => {
-                        if k.0 != l.vendor || k.1 != l.product {
-                            return None;
-                        }
-                        let version = match l.version {
-                            LightVersion::Any => "*".to_owned(),
-                            LightVersion::Na => "-".to_owned(),
-                            LightVersion::Literal(t) => format!("={t}"),
-                        };
-                        (k, format!("{}{version}", l.part))
-                    }
-                    (Some(_), _) => return None,
-                    (None, Some(Entry { key: Some(k), .. })) => (k, format!("F{}", m.criteria)),
-                    // A wildcard vendor or product: the tree decides.
-                    (None, Some(Entry { key: None, .. })) => return None,
-                    // Unparsable: never fires.
-                    (None, None) => continue,
-                };
-                let r = Range::of(m);
-                let bounds = [r.start_incl, r.start_excl, r.end_incl, r.end_excl];
-                if !clean(&crit) || bounds.iter().flatten().any(|b| b.is_empty() || !clean(b)) {
-                    return None;
-                }
-                let text = per.entry(key).or_default();
-                if !text.is_empty() {
-                    text.push(RECORD);
-                }
-                let mut fields = vec![ci.to_string(), ni.to_string(), mi.to_string(), crit];
-                fields.extend(bounds.iter().map(|b| b.unwrap_or_default().to_owned()));
-                text.push_str(&fields.join(&FIELD.to_string()));
+/// One criterion of a plain OR configuration, encoded.
+enum Encoded {
+    /// The product the batch matcher looks it up by, and the record.
+    Criterion((String, String), String),
+    /// Unparsable: it never fires.
+    Never,
+    /// The CVE needs its tree.
+    Tree,
+}
+
+fn encode(ci: usize, ni: usize, mi: usize, m: &CpeMatch, entry: Option<Entry>) -> Encoded {
+    // The product is the short reading's, which must agree with the full parse's (that is what
+    // the candidates name).
+    let (key, name) = match (light(&m.criteria), entry) {
+        (Some(l), Some(Entry { key: Some(k), .. })) => {
+            if k.0 != l.vendor || k.1 != l.product {
+                return Encoded::Tree;
             }
+            let name = match l.version {
+                LightVersion::Any => format!("{}*", l.part),
+                LightVersion::Na => format!("{}-", l.part),
+                LightVersion::Literal(t) => format!("{}={t}", l.part),
+            };
+            (k, name)
         }
+        (Some(_), _) => return Encoded::Tree,
+        (None, Some(Entry { key: Some(k), .. })) => (k, format!("F{}", m.criteria)),
+        // A wildcard vendor or product: the tree decides.
+        (None, Some(Entry { key: None, .. })) => return Encoded::Tree,
+        (None, None) => return Encoded::Never,
+    };
+    let r = Range::of(m);
+    let bounds = [r.start_incl, r.start_excl, r.end_incl, r.end_excl];
+    if !clean(&name) || bounds.iter().flatten().any(|b| b.is_empty() || !clean(b)) {
+        return Encoded::Tree;
     }
-    Some(per)
+    let mut text = format!("{ci}{FIELD}{ni}{FIELD}{mi}{FIELD}{name}");
+    for b in bounds {
+        text.push(FIELD);
+        text.push_str(b.unwrap_or_default());
+    }
+    Encoded::Criterion(key, text)
 }
 
 /// A criterion as read back from an entry.
