@@ -236,15 +236,16 @@ fn segment(s: &mut String, b: &SegmentBox, lang: Lang) {
     let sw = mark_w.unwrap_or("2");
     let _ = write!(s, "<g class=\"segment{}\" id=\"{}\"{id_attr}>", if b.transit { " transit" } else { "" }, esc(&b.key));
     let _ = write!(s, "<title>{}\n{}</title>", esc(&b.name), esc(&b.subtitle));
+    let _ = write!(
+        s,
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"{}\" fill=\"{fill}\" stroke=\"{mark_stroke}\" stroke-width=\"{sw}\"{dash}/>",
+        num(r.x),
+        num(r.y),
+        num(r.w),
+        num(r.h),
+        if b.transit { 15 } else { 14 }
+    );
     if b.transit {
-        let _ = write!(
-            s,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"15\" fill=\"{fill}\" stroke=\"{mark_stroke}\" stroke-width=\"{sw}\"{dash}/>",
-            num(r.x),
-            num(r.y),
-            num(r.w),
-            num(r.h)
-        );
         let _ = write!(
             s,
             "<text x=\"{}\" y=\"{}\" class=\"t-small\"><tspan font-weight=\"700\">{}</tspan><tspan dx=\"10\" fill=\"{MUTED}\">{}</tspan></text>",
@@ -254,14 +255,6 @@ fn segment(s: &mut String, b: &SegmentBox, lang: Lang) {
             esc(&b.subtitle)
         );
     } else {
-        let _ = write!(
-            s,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"14\" fill=\"{fill}\" stroke=\"{mark_stroke}\" stroke-width=\"{sw}\"{dash}/>",
-            num(r.x),
-            num(r.y),
-            num(r.w),
-            num(r.h)
-        );
         // Header strip.
         let _ = write!(
             s,

@@ -880,10 +880,7 @@ impl Store {
         }
         let t3 = std::time::Instant::now();
         // Hits from the index name their criterion by position: load the trees they point into.
-        let missing = hits.missing_configurations();
-        let refs: Vec<&str> = missing.iter().map(String::as_str).collect();
-        for (id, json) in self.cve_configurations_raw(&refs).await? {
-            let c: Vec<Configuration> = decode(&id, &json)?;
+        for (id, c) in self.cve_configurations(&hits.missing_configurations()).await? {
             hits.set_configurations(&id, c);
         }
         let vuln_ids: Vec<String> =

@@ -152,13 +152,6 @@ pub fn range_text(m: &CpeMatch) -> String {
     parts.join(", ")
 }
 
-fn has_range(m: &CpeMatch) -> bool {
-    m.version_start_including.is_some()
-        || m.version_start_excluding.is_some()
-        || m.version_end_including.is_some()
-        || m.version_end_excluding.is_some()
-}
-
 /// The version bounds of a criterion, borrowed from a [`CpeMatch`] or a stored index entry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Range<'a> {
@@ -235,7 +228,7 @@ fn entry_truth(m: &CpeMatch, entry: &Entry, device: &DeviceCpe) -> (Truth, Vec<S
             Truth::Maybe(Confidence::VendorProduct, None)
         }
         MatchLevel::Exact => {
-            if has_range(m) {
+            if Range::of(m).any() {
                 match device.cpe.version().as_literal() {
                     None => {
                         caveats.push("device_version_unknown".to_owned());
@@ -1126,30 +1119,27 @@ impl Inventory {
                     }
                 }
                 CritVersion::Na => {}
-                CritVersion::Literal(t) => {
-                    let Some(v) = variant.by_text.get(t.as_ref()).and_then(|&k| variant.versions.get(k as usize)) else { continue };
-                    if ranged {
-                        let bounds = bounds.get_or_insert_with(b);
-                        if let Some(res) = one(v, bounds) {
+                CritVersion::Literal(_) | CritVersion::Pattern(_) => {
+                    // A version the criterion names: exact, unless a range narrows it further.
+                    let mut named = |v: &Version| {
+                        if !ranged {
+                            each(v, Res::yes(Confidence::ExactVersion, 0));
+                        } else if let Some(res) = one(v, bounds.get_or_insert_with(b)) {
                             each(v, res);
                         }
-                    } else {
-                        each(v, Res::yes(Confidence::ExactVersion, 0));
-                    }
-                }
-                CritVersion::Pattern(p) => {
-                    for v in &variant.versions {
-                        if cpe::compare_values(p, &Value::literal(&v.text)) != Relation::Superset {
-                            continue;
-                        }
-                        if ranged {
-                            let bounds = bounds.get_or_insert_with(b);
-                            if let Some(res) = one(v, bounds) {
-                                each(v, res);
+                    };
+                    match &cv {
+                        CritVersion::Literal(t) => {
+                            if let Some(v) = variant.by_text.get(t.as_ref()).and_then(|&k| variant.versions.get(k as usize)) {
+                                named(v);
                             }
-                        } else {
-                            each(v, Res::yes(Confidence::ExactVersion, 0));
                         }
+                        CritVersion::Pattern(p) => variant
+                            .versions
+                            .iter()
+                            .filter(|v| cpe::compare_values(p, &Value::literal(&v.text)) == Relation::Superset)
+                            .for_each(named),
+                        _ => {}
                     }
                 }
             }

@@ -112,6 +112,13 @@ impl Ctx {
         }
     }
 
+    /// A form that changes records: the CSRF token, then a role that may edit.
+    #[allow(clippy::result_large_err)]
+    pub fn check_edit(&self, token: &str) -> Result<(), Response> {
+        self.check_csrf(token)?;
+        self.require(self.user.role.can_edit())
+    }
+
     #[allow(clippy::result_large_err)]
     pub fn require(&self, allowed: bool) -> Result<(), Response> {
         if allowed {

@@ -106,10 +106,7 @@ async fn matrix(State(state): State<AppState>, ctx: Ctx, Query(p): Query<Params>
 
 async fn set(State(state): State<AppState>, ctx: Ctx, Form(pairs): Form<Vec<(String, String)>>) -> Response {
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-    if let Err(r) = ctx.check_csrf(&get("csrf").unwrap_or_default()) {
-        return r;
-    }
-    if let Err(r) = ctx.require(ctx.user.role.can_edit()) {
+    if let Err(r) = ctx.check_edit(&get("csrf").unwrap_or_default()) {
         return r;
     }
     let topic = get("topic").unwrap_or_default();

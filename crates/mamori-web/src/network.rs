@@ -680,10 +680,7 @@ struct PlanForm {
 }
 
 async fn plan_create(State(state): State<AppState>, ctx: Ctx, Form(form): Form<PlanForm>) -> Response {
-    if let Err(r) = ctx.check_csrf(form.csrf.as_deref().unwrap_or_default()) {
-        return r;
-    }
-    if let Err(r) = ctx.require(ctx.user.role.can_edit()) {
+    if let Err(r) = ctx.check_edit(form.csrf.as_deref().unwrap_or_default()) {
         return r;
     }
     let lang = ctx.lang;
@@ -769,10 +766,7 @@ struct PlanStatusForm {
 }
 
 async fn plan_status(State(state): State<AppState>, ctx: Ctx, Form(form): Form<PlanStatusForm>) -> Response {
-    if let Err(r) = ctx.check_csrf(form.csrf.as_deref().unwrap_or_default()) {
-        return r;
-    }
-    if let Err(r) = ctx.require(ctx.user.role.can_edit()) {
+    if let Err(r) = ctx.check_edit(form.csrf.as_deref().unwrap_or_default()) {
         return r;
     }
     match state.store.set_plan_status(&ctx.actor(), form.id.unwrap_or(0), form.status.as_deref().unwrap_or_default()).await {

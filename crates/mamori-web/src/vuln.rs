@@ -473,10 +473,7 @@ async fn set_status(State(state): State<AppState>, ctx: Ctx, Form(form): Form<Ve
 
 async fn rematch(State(state): State<AppState>, ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Response {
     let csrf = form.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone()).unwrap_or_default();
-    if let Err(r) = ctx.check_csrf(&csrf) {
-        return r;
-    }
-    if let Err(r) = ctx.require(ctx.user.role.can_edit()) {
+    if let Err(r) = ctx.check_edit(&csrf) {
         return r;
     }
     if let Err(e) = state.store.suggest_cpes(&ctx.actor()).await {
@@ -493,10 +490,7 @@ async fn rematch(State(state): State<AppState>, ctx: Ctx, Form(form): Form<Vec<(
 
 async fn decide_cpe(State(state): State<AppState>, ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Response {
     let get = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
-    if let Err(r) = ctx.check_csrf(&get("csrf").unwrap_or_default()) {
-        return r;
-    }
-    if let Err(r) = ctx.require(ctx.user.role.can_edit()) {
+    if let Err(r) = ctx.check_edit(&get("csrf").unwrap_or_default()) {
         return r;
     }
     let asset: Id = get("asset").and_then(|a| a.parse().ok()).unwrap_or(0);
