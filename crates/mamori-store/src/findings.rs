@@ -167,48 +167,81 @@ pub struct MatchAsset {
     pub patient_reachable: bool,
 }
 
-/// One hit before it is written: a vulnerability and the assets that share the device names it
-/// matched on (all the members of a device set, or an explicit list once one was taken out).
-/// Its explanation is kept compact and spelt out by [`Hits::hit`] when written.
+/// A hit spelt out (a vendor statement, JVN): the assets it names (indices into the match's
+/// asset list, sorted).
 #[derive(Debug, Clone)]
-pub struct RawHit {
-    /// Assets (indices into the match's asset list, sorted); None: the members of the set.
-    assets: Option<Box<[usize]>>,
-    vuln: u32,
+struct Spelt {
+    assets: Box<[usize]>,
     source: u32,
-    found: Found,
-}
-
-impl RawHit {
-    pub fn confidence(&self) -> Confidence {
-        self.found.confidence
-    }
+    hit: Box<Hit>,
 }
 
 /// NVD configurations of the candidate CVEs, as loaded: id and JSON.
 type RawConfigs = Vec<(String, String)>;
 
-/// The hits of one matching run, grouped by identical device names.
+/// One hit of a matching run, as [`Hits::refs`] lists them: a vulnerability and where its hit
+/// lies (an NVD hit of a device set: matching thread and position; a spelt-out hit: position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HitRef {
+    vuln: u32,
+    at: At,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    Nvd(u32, u32),
+    Spelt(u32),
+}
+
+/// Per vulnerability: its NVD hits (a run of one matching thread's output, in set order) and
+/// its spelt-out hits.
+#[derive(Debug, Clone, Default)]
+struct VulnHits {
+    part: u32,
+    run: std::ops::Range<u32>,
+    spelt: Vec<u32>,
+}
+
+/// The hits of one matching run. NVD hits stay where the matching threads wrote them, one per
+/// device set and vulnerability (millions at full scale: never copied one by one); vendor
+/// statements and JVN add spelt-out hits and may take assets out of NVD hits.
 #[derive(Debug, Default)]
 pub struct Hits {
-    pub groups: Vec<RawHit>,
+    nvd: Vec<Vec<Found>>,
+    spelt: Vec<Spelt>,
+    /// NVD hits some assets were taken out of: their remaining assets.
+    narrowed: HashMap<(u32, u32), Box<[usize]>>,
     /// Interned vulnerability ids and sources.
     vulns: Vec<String>,
     vuln_index: HashMap<String, u32>,
     sources: Vec<String>,
-    /// Per vulnerability, its groups.
-    by_vuln: Vec<Vec<u32>>,
-    /// Per device set, its assets (sorted).
+    by_vuln: Vec<VulnHits>,
+    /// Per device set, its assets (sorted); per asset, its set.
     members: Vec<Vec<usize>>,
+    set_of: Vec<u32>,
     inventory: Inventory,
     /// Per vulnerability, the configurations its NVD hits point into.
     compiled: Vec<Option<Compiled>>,
 }
 
-/// Marks a [`Found`] that is not tied to a device set (vendor statements, JVN).
-const NO_SET: u32 = u32::MAX;
+/// The source of NVD hits, interned first.
+const NVD: u32 = 0;
 
 impl Hits {
+    fn new(members: Vec<Vec<usize>>, inventory: Inventory) -> Hits {
+        let mut set_of = vec![u32::MAX; members.iter().map(Vec::len).sum()];
+        for (s, m) in members.iter().enumerate() {
+            for &a in m {
+                if let Some(x) = set_of.get_mut(a) {
+                    *x = u32::try_from(s).unwrap_or(u32::MAX);
+                }
+            }
+        }
+        let mut hits = Hits { members, set_of, inventory, ..Hits::default() };
+        hits.intern_source("nvd");
+        hits
+    }
+
     fn intern_vuln(&mut self, id: &str) -> u32 {
         if let Some(&v) = self.vuln_index.get(id) {
             return v;
@@ -216,7 +249,7 @@ impl Hits {
         let v = u32::try_from(self.vulns.len()).unwrap_or(u32::MAX);
         self.vulns.push(id.to_owned());
         self.vuln_index.insert(id.to_owned(), v);
-        self.by_vuln.push(Vec::new());
+        self.by_vuln.push(VulnHits::default());
         self.compiled.push(None);
         v
     }
@@ -231,45 +264,60 @@ impl Hits {
         }
     }
 
-    fn push_raw(&mut self, h: RawHit) {
-        let g = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
-        if let Some(gs) = self.by_vuln.get_mut(h.vuln as usize) {
-            gs.push(g);
-        }
-        self.groups.push(h);
-    }
-
     /// A hit spelt out (vendor statements, JVN).
     pub fn push(&mut self, assets: Vec<usize>, vuln_id: &str, source: &str, hit: Hit) {
         let vuln = self.intern_vuln(vuln_id);
         let source = self.intern_source(source);
-        let found = Found { set: NO_SET, confidence: hit.confidence, why: Why::Tree(Box::new(hit)) };
-        self.push_raw(RawHit { assets: Some(assets.into_boxed_slice()), vuln, source, found });
-    }
-
-    /// The assets of a group.
-    pub fn assets<'a>(&'a self, g: &'a RawHit) -> &'a [usize] {
-        match &g.assets {
-            Some(a) => a,
-            None => self.members.get(g.found.set as usize).map(Vec::as_slice).unwrap_or_default(),
+        let k = u32::try_from(self.spelt.len()).unwrap_or(u32::MAX);
+        self.spelt.push(Spelt { assets: assets.into_boxed_slice(), source, hit: Box::new(hit) });
+        if let Some(v) = self.by_vuln.get_mut(vuln as usize) {
+            v.spelt.push(k);
         }
     }
 
-    pub fn vuln_id(&self, g: &RawHit) -> &str {
-        self.vulns.get(g.vuln as usize).map(String::as_str).unwrap_or_default()
+    fn nvd_found(&self, part: u32, k: u32) -> Option<&Found> {
+        self.nvd.get(part as usize)?.get(k as usize)
     }
 
-    pub fn source(&self, g: &RawHit) -> &str {
-        self.sources.get(g.source as usize).map(String::as_str).unwrap_or_default()
+    /// Every hit, vulnerability by vulnerability.
+    pub fn refs(&self) -> impl Iterator<Item = HitRef> + '_ {
+        self.by_vuln.iter().enumerate().flat_map(|(v, h)| {
+            let vuln = u32::try_from(v).unwrap_or(u32::MAX);
+            h.run.clone().map(move |k| HitRef { vuln, at: At::Nvd(h.part, k) }).chain(h.spelt.iter().map(move |&k| HitRef { vuln, at: At::Spelt(k) }))
+        })
+    }
+
+    /// The assets of a hit.
+    pub fn assets(&self, r: HitRef) -> &[usize] {
+        match r.at {
+            At::Nvd(part, k) => match self.narrowed.get(&(part, k)) {
+                Some(a) => a,
+                None => self.nvd_found(part, k).and_then(|f| self.members.get(f.set as usize)).map(Vec::as_slice).unwrap_or_default(),
+            },
+            At::Spelt(k) => self.spelt.get(k as usize).map(|x| &*x.assets).unwrap_or_default(),
+        }
+    }
+
+    pub fn vuln_id(&self, r: HitRef) -> &str {
+        self.vulns.get(r.vuln as usize).map(String::as_str).unwrap_or_default()
+    }
+
+    pub fn source(&self, r: HitRef) -> &str {
+        let source = match r.at {
+            At::Nvd(..) => NVD,
+            At::Spelt(k) => self.spelt.get(k as usize).map_or(NVD, |x| x.source),
+        };
+        self.sources.get(source as usize).map(String::as_str).unwrap_or_default()
     }
 
     /// The vulnerabilities whose hits point into configurations not loaded yet (matched from
     /// the index): what [`Hits::hit`] needs before the hits are spelt out.
     fn missing_configurations(&self) -> Vec<String> {
         let mut out = BTreeSet::new();
-        for g in &self.groups {
-            if matches!(g.found.why, Why::Criterion { .. }) && self.compiled.get(g.vuln as usize).is_some_and(Option::is_none) {
-                out.insert(self.vulns.get(g.vuln as usize).cloned().unwrap_or_default());
+        for (v, h) in self.by_vuln.iter().enumerate() {
+            let criterion = h.run.clone().any(|k| self.nvd_found(h.part, k).is_some_and(|f| matches!(f.why, Why::Criterion { .. })));
+            if criterion && self.compiled.get(v).is_some_and(Option::is_none) {
+                out.insert(self.vulns.get(v).cloned().unwrap_or_default());
             }
         }
         out.into_iter().collect()
@@ -283,49 +331,74 @@ impl Hits {
         }
     }
 
-    /// Why a group matched, in full.
-    pub fn hit(&self, g: &RawHit) -> Option<Hit> {
-        match &g.found.why {
-            Why::Tree(h) => Some((**h).clone()),
-            Why::Criterion { .. } => self.inventory.hit(self.compiled.get(g.vuln as usize)?.as_ref()?, &g.found),
+    /// Why a hit matched, in full.
+    pub fn hit(&self, r: HitRef) -> Option<Hit> {
+        match r.at {
+            At::Nvd(part, k) => {
+                let found = self.nvd_found(part, k)?;
+                match &found.why {
+                    Why::Tree(h) => Some((**h).clone()),
+                    Why::Criterion { .. } => self.inventory.hit(self.compiled.get(r.vuln as usize)?.as_ref()?, found),
+                }
+            }
+            At::Spelt(k) => self.spelt.get(k as usize).map(|x| (*x.hit).clone()),
         }
     }
 
     /// Asset × vulnerability pairs.
     pub fn len(&self) -> u64 {
-        self.groups.iter().map(|g| self.assets(g).len() as u64).sum()
+        self.refs().map(|r| self.assets(r).len() as u64).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    pub fn contains(&self, asset: usize, vuln: &str) -> bool {
-        let Some(gs) = self.vuln_index.get(vuln).and_then(|&v| self.by_vuln.get(v as usize)) else { return false };
-        gs.iter().any(|&g| self.groups.get(g as usize).is_some_and(|x| self.assets(x).binary_search(&asset).is_ok()))
+    /// The NVD hit of the asset's device set for a vulnerability (its runs are in set order).
+    fn nvd_ref(&self, asset: usize, vuln: u32) -> Option<HitRef> {
+        let set = *self.set_of.get(asset)?;
+        let h = self.by_vuln.get(vuln as usize)?;
+        let run = self.nvd.get(h.part as usize)?.get(h.run.start as usize..h.run.end as usize)?;
+        let k = run.binary_search_by_key(&set, |f| f.set).ok()?;
+        Some(HitRef { vuln, at: At::Nvd(h.part, h.run.start + u32::try_from(k).ok()?) })
     }
 
-    /// Takes the asset out of the vulnerability's groups (those of `source_prefix` excepted, when
-    /// given). Returns whether it was there.
+    pub fn contains(&self, asset: usize, vuln: &str) -> bool {
+        let Some(&v) = self.vuln_index.get(vuln) else { return false };
+        let nvd = self.nvd_ref(asset, v).is_some_and(|r| self.assets(r).binary_search(&asset).is_ok());
+        nvd || self.by_vuln.get(v as usize).is_some_and(|h| {
+            h.spelt.iter().any(|&k| self.spelt.get(k as usize).is_some_and(|x| x.assets.binary_search(&asset).is_ok()))
+        })
+    }
+
+    /// Takes the asset out of the vulnerability's hits (those of a source starting with
+    /// `except_source` excepted, when given). Returns whether it was there.
     pub fn remove(&mut self, asset: usize, vuln: &str, except_source: Option<&str>) -> bool {
+        let Some(&v) = self.vuln_index.get(vuln) else { return false };
         let mut found = false;
-        let Some(gs) = self.vuln_index.get(vuln).and_then(|&v| self.by_vuln.get(v as usize)) else { return false };
-        for &g in gs {
-            let Some(x) = self.groups.get(g as usize) else { continue };
-            let source = self.sources.get(x.source as usize).map(String::as_str).unwrap_or_default();
-            if except_source.is_some_and(|p| source.starts_with(p)) {
+        let keep = |source: u32, sources: &[String]| except_source.is_some_and(|p| sources.get(source as usize).is_some_and(|s| s.starts_with(p)));
+        if !keep(NVD, &self.sources)
+            && let Some(r) = self.nvd_ref(asset, v)
+            && let At::Nvd(part, k) = r.at
+        {
+            let assets = self.assets(r);
+            if let Ok(pos) = assets.binary_search(&asset) {
+                let mut list = assets.to_vec();
+                list.remove(pos);
+                self.narrowed.insert((part, k), list.into_boxed_slice());
+                found = true;
+            }
+        }
+        let spelt = self.by_vuln.get(v as usize).map(|h| h.spelt.clone()).unwrap_or_default();
+        for k in spelt {
+            let Some(x) = self.spelt.get_mut(k as usize) else { continue };
+            if keep(x.source, &self.sources) {
                 continue;
             }
-            let assets = match &x.assets {
-                Some(a) => a,
-                None => self.members.get(x.found.set as usize).map(Vec::as_slice).unwrap_or_default(),
-            };
-            let Ok(pos) = assets.binary_search(&asset) else { continue };
-            let mut list = assets.to_vec();
+            let Ok(pos) = x.assets.binary_search(&asset) else { continue };
+            let mut list = x.assets.to_vec();
             list.remove(pos);
-            if let Some(x) = self.groups.get_mut(g as usize) {
-                x.assets = Some(list.into_boxed_slice());
-            }
+            x.assets = list.into_boxed_slice();
             found = true;
         }
         found
@@ -410,16 +483,39 @@ fn candidate_cves(rows: &IndexRows) -> Vec<CandidateCve<'_>> {
     out
 }
 
-/// Candidate asset × CVE pairs: for each CVE, the assets naming one of its products.
+/// Candidate asset × CVE pairs: for each CVE, the assets naming one of its products. Counted
+/// per product, less the sets counted twice (those naming several of a CVE's products).
 fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], cves: &[CandidateCve<'_>]) -> u64 {
-    let assets = |groups: &[u32]| -> u64 { inventory.sets_naming(groups).iter().map(|&s| members.get(s as usize).map_or(0, |m| m.len() as u64)).sum() };
+    let size = |s: usize| members.get(s).map_or(0, |m| m.len() as u64);
     let mut per_group: HashMap<u32, u64> = HashMap::new();
+    let mut shared: HashMap<u32, Vec<u32>> = HashMap::new();
+    for s in 0..inventory.sets().len() {
+        let groups = inventory.set_products(s);
+        for &g in groups {
+            *per_group.entry(g).or_default() += size(s);
+            if groups.len() > 1 {
+                shared.entry(g).or_default().push(u32::try_from(s).unwrap_or(u32::MAX));
+            }
+        }
+    }
     let mut total = 0;
+    let mut twice: Vec<u32> = Vec::new();
     for c in cves {
-        total += match c.parts.as_slice() {
-            [(g, _)] => *per_group.entry(*g).or_insert_with(|| assets(&[*g])),
-            _ => assets(&c.groups()),
-        };
+        twice.clear();
+        for (g, _) in &c.parts {
+            total += per_group.get(g).copied().unwrap_or(0);
+            if c.parts.len() > 1 {
+                twice.extend(shared.get(g).map(Vec::as_slice).unwrap_or_default());
+            }
+        }
+        twice.sort_unstable();
+        for w in twice.windows(2) {
+            if let [a, b] = w
+                && a == b
+            {
+                total = total.saturating_sub(size(*a as usize));
+            }
+        }
     }
     total
 }
@@ -481,12 +577,37 @@ type FindingKey = (Id, String);
 /// The last recorded decision on a finding: status, justification, reason, who, when.
 type Decision = (String, Option<String>, Option<String>, String, String);
 
-/// A short fingerprint of what a finding says, to skip rewriting unchanged rows.
-fn fingerprint(parts: &[&str]) -> String {
+/// A short fingerprint of what a finding says, to skip rewriting unchanged rows (stored as 16
+/// hexadecimal digits).
+fn fingerprint(parts: &[&str]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     parts.hash(&mut h);
-    format!("{:016x}", h.finish())
+    h.finish()
+}
+
+/// What matching needs of a stored finding: its due date, whether it is gone, its fingerprint
+/// (None when the stored one is not ours: the row is rewritten).
+#[derive(Debug)]
+struct StoredFinding {
+    due: Option<Box<str>>,
+    gone: bool,
+    fingerprint: Option<u64>,
+}
+
+/// The stored findings, keyed by asset and vulnerability (interned: millions of rows at full
+/// scale).
+#[derive(Debug, Default)]
+struct StoredFindings {
+    rows: HashMap<(Id, u32), StoredFinding>,
+    vulns: Vec<String>,
+    vuln_index: HashMap<String, u32>,
+}
+
+impl StoredFindings {
+    fn get(&self, asset: Id, vuln: &str) -> Option<&StoredFinding> {
+        self.rows.get(&(asset, *self.vuln_index.get(vuln)?))
+    }
 }
 
 /// Checks a vendor statement's version condition against a device name.
@@ -509,6 +630,55 @@ fn decode<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
 }
 
 impl Store {
+    /// The stored findings, read a page at a time in key order (reading millions of rows at
+    /// once holds them all twice).
+    async fn stored_findings(&self) -> Result<StoredFindings> {
+        self.stored_findings_paged(20_000).await
+    }
+
+    async fn stored_findings_paged(&self, page: i64) -> Result<StoredFindings> {
+        let mut out = StoredFindings::default();
+        let mut after: Option<(Id, String)> = None;
+        loop {
+            let q = match &after {
+                None => sqlx::query("SELECT asset_id, vuln_id, due_date, gone_at, fingerprint FROM vuln_findings ORDER BY asset_id, vuln_id LIMIT $1")
+                    .bind(page),
+                Some((a, v)) => sqlx::query(
+                    "SELECT asset_id, vuln_id, due_date, gone_at, fingerprint FROM vuln_findings \
+                     WHERE (asset_id, vuln_id) > ($1, $2) ORDER BY asset_id, vuln_id LIMIT $3",
+                )
+                .bind(*a)
+                .bind(v.clone())
+                .bind(page),
+            };
+            let rows = q.fetch_all(self.pool()).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.try_get(0)?, last.try_get(1)?));
+            for r in &rows {
+                let asset: Id = r.try_get(0)?;
+                let vuln: String = r.try_get(1)?;
+                let v = match out.vuln_index.get(&vuln) {
+                    Some(&v) => v,
+                    None => {
+                        let v = u32::try_from(out.vulns.len()).map_err(|e| StoreError::Format(e.to_string()))?;
+                        out.vulns.push(vuln.clone());
+                        out.vuln_index.insert(vuln, v);
+                        v
+                    }
+                };
+                let due: Option<String> = r.try_get(2)?;
+                let fingerprint: String = r.try_get(4)?;
+                let gone: Option<String> = r.try_get(3)?;
+                let stored = StoredFinding { due: due.map(String::into_boxed_str), gone: gone.is_some(), fingerprint: u64::from_str_radix(&fingerprint, 16).ok() };
+                out.rows.insert((asset, v), stored);
+            }
+            if (rows.len() as i64) < page {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Every asset with its CPE names, exposure and reachability.
     pub async fn match_assets(&self) -> Result<Vec<MatchAsset>> {
         let rows = sqlx::query("SELECT id, name, internet_facing FROM assets ORDER BY id").fetch_all(self.pool()).await?;
@@ -811,20 +981,25 @@ impl Store {
         let ms = |t: std::time::Instant| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
         let t0 = std::time::Instant::now();
         let assets = self.match_assets().await?;
+        tracing::debug!(ms = ms(t0), "match: assets read");
         let (sets, members) = device_sets(&assets);
         let inventory = Inventory::new(sets);
         let load_ms = ms(t0);
         let t1 = std::time::Instant::now();
         let rows = self.match_index(&inventory).await?;
+        tracing::debug!(ms = ms(t1), "match: index read");
         let cves = candidate_cves(&rows);
+        tracing::debug!(ms = ms(t1), "match: candidates grouped");
         // CVEs the index leaves to their configuration tree.
         let tree_ids: Vec<&str> = cves.iter().filter(|c| c.needs_tree()).map(|c| c.id).collect();
         let mut trees: HashMap<String, String> = self.cve_configurations_raw(&tree_ids).await?.into_iter().collect();
+        tracing::debug!(ms = ms(t1), trees = trees.len(), "match: trees read");
         let candidate_pairs = candidate_pairs(&inventory, &members, &cves);
         let candidates_ms = ms(t1);
         let t2 = std::time::Instant::now();
         let all: Vec<usize> = (0..cves.len()).collect();
         let mut parts = evaluate_cves(&inventory, &cves, &all, &trees)?;
+        tracing::debug!(ms = ms(t2), found = parts.iter().map(|p| p.found.len()).sum::<usize>(), "match: evaluated");
         // Entries that could not answer (damaged, or written by another version): their trees.
         let retry: Vec<usize> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.retry)).collect();
         if !retry.is_empty() {
@@ -838,30 +1013,25 @@ impl Store {
             order.extend(part.items.iter().enumerate().map(|(k, item)| (item.0, p, k)));
         }
         order.sort_unstable();
-        let mut hits = Hits { members, ..Hits::default() };
-        hits.groups.reserve(parts.iter().map(|p| p.found.len()).sum());
-        let nvd = hits.intern_source("nvd");
+        let mut hits = Hits::new(members, inventory);
         for (i, p, k) in order {
             let (Some(c), Some(part)) = (cves.get(i), parts.get_mut(p)) else { continue };
             let Some((_, compiled, run)) = part.items.get_mut(k) else { continue };
-            let Some(found) = part.found.get_mut(run.clone()).filter(|f| !f.is_empty()) else { continue };
-            let vuln = hits.intern_vuln(c.id);
-            if let Some(gs) = hits.by_vuln.get_mut(vuln as usize) {
-                gs.reserve_exact(found.len());
+            if run.start == run.end {
+                continue;
             }
-            for f in found {
-                // Moved out (a tree's explanation is boxed); the slot is not read again.
-                let placeholder = Found { set: NO_SET, confidence: f.confidence, why: Why::Criterion { configuration: 0, node: 0, index: 0, device: 0, caveats: 0 } };
-                hits.push_raw(RawHit { assets: None, vuln, source: nvd, found: std::mem::replace(f, placeholder) });
+            let vuln = hits.intern_vuln(c.id);
+            if let (Some(h), Ok(part), Ok(start), Ok(end)) = (hits.by_vuln.get_mut(vuln as usize), u32::try_from(p), u32::try_from(run.start), u32::try_from(run.end)) {
+                (h.part, h.run) = (part, start..end);
             }
             if let Some(slot) = hits.compiled.get_mut(vuln as usize) {
                 *slot = compiled.take();
             }
         }
-        drop(parts);
+        hits.nvd = parts.into_iter().map(|p| p.found).collect();
         drop(cves);
         drop(rows);
-        hits.inventory = inventory;
+        tracing::debug!(ms = ms(t2), "match: hits built");
         let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;
         let evaluate_ms = ms(t2);
         let mut summary = MatchSummary {
@@ -883,22 +1053,10 @@ impl Store {
         for (id, c) in self.cve_configurations(&hits.missing_configurations()).await? {
             hits.set_configurations(&id, c);
         }
-        let vuln_ids: Vec<String> =
-            hits.groups.iter().filter(|g| !hits.assets(g).is_empty()).map(|g| hits.vuln_id(g).to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
+        let vuln_ids: Vec<String> = hits.refs().filter(|&r| !hits.assets(r).is_empty()).map(|r| hits.vuln_id(r).to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
         let facts = self.vuln_facts(&vuln_ids).await?;
         let responsibles = self.responsibles().await?;
-        let existing: HashMap<FindingKey, (Option<String>, Option<String>, String)> =
-            sqlx::query("SELECT asset_id, vuln_id, due_date, gone_at, fingerprint FROM vuln_findings")
-                .fetch_all(self.pool())
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        (r.try_get::<Id, _>(0)?, r.try_get::<String, _>(1)?),
-                        (r.try_get::<Option<String>, _>(2)?, r.try_get::<Option<String>, _>(3)?, r.try_get::<String, _>(4)?),
-                    ))
-                })
-                .collect::<Result<_>>()?;
+        let existing = self.stored_findings().await?;
         // The status in force for a key is the last one in its history: a finding that comes
         // back (or is re-derived after `db copy`) keeps what the facility decided about it.
         let mut decided: HashMap<FindingKey, Decision> = HashMap::new();
@@ -912,7 +1070,7 @@ impl Store {
         const INSERT: &str = "INSERT INTO vuln_findings (asset_id, vuln_id, source, confidence, hit, first_seen, last_matched, priority, \
              priority_detail, due_date, responsible, status, justification, reason, status_by, status_at, fingerprint)";
         let facility = Responsible { party: "facility".into(), vendor_id: None, vendor_name: None, basis: "no_contract".into() };
-        for g in &hits.groups {
+        for g in hits.refs() {
             let members = hits.assets(g);
             if members.is_empty() {
                 continue;
@@ -939,12 +1097,16 @@ impl Store {
                 let fp = fingerprint(&[source, hit.confidence.code(), &hit_json, &p_json, &r_json]);
                 let days = urgency::days_to_fix(p.band, signals.kev, kev_days);
                 let due = add_days(today, days);
-                match existing.get(&key) {
+                match existing.get(a.id, vuln_id) {
                     // Unchanged and still present: nothing to write.
-                    Some((_, None, old_fp)) if *old_fp == fp => {}
-                    Some((old_due, gone, _)) => {
+                    Some(old) if !old.gone && old.fingerprint == Some(fp) => {}
+                    Some(old) => {
                         // A finding keeps its due date; one that comes back gets a new one.
-                        let due = if gone.is_some() || old_due.is_none() { due } else { old_due.clone() };
+                        let due = match &old.due {
+                            Some(d) if !old.gone => Some(d.to_string()),
+                            _ => due,
+                        };
+                        let fp = format!("{fp:016x}");
                         sqlx::query(
                             "UPDATE vuln_findings SET source = $1, confidence = $2, hit = $3, last_matched = $4, gone_at = NULL, \
                              priority = $5, priority_detail = $6, due_date = $7, responsible = $8, fingerprint = $9 WHERE asset_id = $10 AND vuln_id = $11",
@@ -987,7 +1149,7 @@ impl Store {
                             Param::OptText(reason),
                             Param::OptText(by),
                             Param::OptText(when),
-                            Param::Text(fp),
+                            Param::Text(format!("{fp:016x}")),
                         ]);
                         if new_rows.len() >= 2000 {
                             crate::vuln::insert_rows(&mut tx, backend, INSERT, "", 17, std::mem::take(&mut new_rows)).await?;
@@ -998,14 +1160,15 @@ impl Store {
         }
         crate::vuln::insert_rows(&mut tx, backend, INSERT, "", 17, new_rows).await?;
         let position: HashMap<Id, usize> = assets.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
-        for (key, (_, gone, _)) in &existing {
-            let still = position.get(&key.0).is_some_and(|&i| hits.contains(i, &key.1));
-            if gone.is_none() && !still {
+        for (&(asset, v), old) in &existing.rows {
+            let vuln = existing.vulns.get(v as usize).map(String::as_str).unwrap_or_default();
+            let still = position.get(&asset).is_some_and(|&i| hits.contains(i, vuln));
+            if !old.gone && !still {
                 summary.gone += 1;
                 sqlx::query("UPDATE vuln_findings SET gone_at = $1 WHERE asset_id = $2 AND vuln_id = $3")
                     .bind(at.clone())
-                    .bind(key.0)
-                    .bind(key.1.clone())
+                    .bind(asset)
+                    .bind(vuln.to_owned())
                     .execute(&mut *tx.tx)
                     .await?;
             }
@@ -1536,4 +1699,55 @@ fn uuid_v4() -> String {
     }
     let h = hex::encode(b);
     format!("{}-{}-{}-{}-{}", h.get(..8).unwrap_or(""), h.get(8..12).unwrap_or(""), h.get(12..16).unwrap_or(""), h.get(16..20).unwrap_or(""), h.get(20..).unwrap_or(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mamori_model::{AssetData, AssetKind};
+
+    /// Stored findings read a page at a time give every row once, whatever the page size.
+    #[tokio::test]
+    async fn stored_findings_are_read_page_by_page() -> Result<()> {
+        for (backend, db) in crate::testing::fresh_databases().await {
+            let store = Store::open(&db.url, crate::OpenMode::Create).await?;
+            let mut values = Vec::new();
+            for a in 0..3 {
+                let asset = store.create_asset("test", &AssetData::new(format!("PC-{a}"), AssetKind::Pc)).await?;
+                for v in ["CVE-2024-21762", "CVE-2023-27997", "JVNDB-2024-000001"].iter().take(a + 1) {
+                    let gone = if a == 1 { "'2026-11-01T00:00:00+09:00'" } else { "NULL" };
+                    let fp = if a == 2 { String::new() } else { format!("{:016x}", asset.id) };
+                    values.push(format!(
+                        "({}, '{v}', 'nvd', 'range', '{{}}', 'x', 'x', {gone}, 1.0, '{{}}', '2026-12-01', '{{}}', 'open', '{fp}')",
+                        asset.id
+                    ));
+                }
+            }
+            crate::testing::execute(
+                &store,
+                &format!(
+                    "INSERT INTO vuln_findings (asset_id, vuln_id, source, confidence, hit, first_seen, last_matched, gone_at, priority, \
+                     priority_detail, due_date, responsible, status, fingerprint) VALUES {}",
+                    values.join(", ")
+                ),
+            )
+            .await?;
+            let all = store.stored_findings_paged(1000).await?;
+            assert_eq!(all.rows.len(), 6, "{backend}");
+            for page in [1, 2, 5] {
+                let paged = store.stored_findings_paged(page).await?;
+                assert_eq!(paged.rows.len(), 6, "{backend}, page {page}");
+                for ((asset, v), f) in &all.rows {
+                    let vuln = all.vulns.get(*v as usize).map(String::as_str).unwrap_or_default();
+                    let g = paged.get(*asset, vuln);
+                    assert_eq!(g.map(|g| (g.due.as_deref(), g.gone, g.fingerprint)), Some((f.due.as_deref(), f.gone, f.fingerprint)), "{backend}");
+                }
+            }
+            let gone = all.rows.values().filter(|f| f.gone).count();
+            assert_eq!(gone, 2, "{backend}");
+            // A fingerprint that is not ours (empty) never equals a computed one.
+            assert_eq!(all.rows.values().filter(|f| f.fingerprint.is_none()).count(), 3, "{backend}");
+        }
+        Ok(())
+    }
 }

@@ -459,20 +459,7 @@ impl Compiled {
         // A platform node that did not hold on a device without any hardware name is
         // unknown, not false: the ledger may simply not say the model.
         let has_hw = device.iter().any(|d| d.part.as_deref() == Some("h"));
-        let values: Vec<Truth> = config
-            .nodes
-            .iter()
-            .zip(values)
-            .map(|(node, t)| {
-                if matches!(t, Truth::No) && !has_hw && node.cpe_match.iter().all(|m| !m.vulnerable) && !node.negate
-                    && node.cpe_match.iter().all(|m| m.criteria.starts_with("cpe:2.3:h:"))
-                {
-                    Truth::Maybe(Confidence::Fuzzy, None)
-                } else {
-                    t
-                }
-            })
-            .collect();
+        let values: Vec<Truth> = config.nodes.iter().zip(values).map(|(node, t)| platform_unknown_unless_hw(node, t, has_hw)).collect();
         let t = combine(config.operator, values);
         let t = if config.negate { negate(t) } else { t };
         let (yes, conf, evidence) = match t {
@@ -484,11 +471,7 @@ impl Compiled {
         let confidence = if yes { conf.min(evidence.confidence) } else { conf.min(evidence.confidence).min(Confidence::Fuzzy) };
         let (platform, platform_known) = match platform {
             Some((ni, known)) => {
-                let name = config
-                    .nodes
-                    .get(ni)
-                    .map(|n| n.cpe_match.iter().map(|m| m.criteria.as_str()).collect::<Vec<_>>().join(" / "))
-                    .unwrap_or_default();
+                let name = config.nodes.get(ni).map(platform_name).unwrap_or_default();
                 if !known {
                     caveats.push("platform_unknown".to_owned());
                 }
@@ -511,6 +494,94 @@ impl Compiled {
     }
 }
 
+/// A platform node that did not hold on a device without any hardware name is unknown, not
+/// false: the ledger may simply not say the model.
+fn platform_unknown_unless_hw(node: &Node, t: Truth, has_hw: bool) -> Truth {
+    if matches!(t, Truth::No)
+        && !has_hw
+        && node.cpe_match.iter().all(|m| !m.vulnerable)
+        && !node.negate
+        && node.cpe_match.iter().all(|m| m.criteria.starts_with("cpe:2.3:h:"))
+    {
+        Truth::Maybe(Confidence::Fuzzy, None)
+    } else {
+        t
+    }
+}
+
+/// A platform node as a hit shows it: its criteria.
+fn platform_name(node: &Node) -> String {
+    node.cpe_match.iter().map(|m| m.criteria.as_str()).collect::<Vec<_>>().join(" / ")
+}
+
+/// The platform nodes of an AND configuration on one device set, combined.
+struct PlatformPart {
+    /// Some part holds only maybe.
+    maybe: bool,
+    /// The lowest confidence of the parts.
+    floor: Confidence,
+    /// The platform node a hit shows, and whether it held.
+    node: u32,
+    known: bool,
+}
+
+impl Compiled {
+    /// For configuration `ci` of the shape [`platform_shape`] finds (node `vn` vulnerable, the
+    /// others platforms): the platform nodes on a device set, as [`Compiled::evaluate`] combines
+    /// them. None when one of them does not hold (then neither does the configuration).
+    fn platform_part(&self, ci: usize, vn: usize, device: &[DeviceCpe]) -> Option<PlatformPart> {
+        let config = self.configurations.get(ci)?;
+        let parsed = self.parsed(ci)?;
+        let has_hw = device.iter().any(|d| d.part.as_deref() == Some("h"));
+        let mut out = PlatformPart { maybe: false, floor: Confidence::ExactVersion, node: 0, known: false };
+        let mut shown: Option<(usize, bool)> = None;
+        for (ni, node) in config.nodes.iter().enumerate() {
+            if ni == vn {
+                continue;
+            }
+            let t = node_truth(node, device, parsed.get(ni).map(Vec::as_slice).unwrap_or_default());
+            let known = matches!(t, Truth::Yes(..));
+            if shown.as_ref().is_none_or(|(_, k)| !*k) {
+                shown = Some((ni, known));
+            }
+            match platform_unknown_unless_hw(node, t, has_hw) {
+                Truth::No => return None,
+                Truth::Maybe(c, _) => {
+                    out.maybe = true;
+                    out.floor = out.floor.min(c);
+                }
+                Truth::Yes(c, _) => out.floor = out.floor.min(c),
+            }
+        }
+        let (ni, known) = shown?;
+        out.node = u32::try_from(ni).ok()?;
+        out.known = known;
+        Some(out)
+    }
+}
+
+/// An AND configuration (nothing negated) of one node of vulnerable criteria and platform
+/// nodes (no vulnerable criterion): firmware on hardware, an application on an OS. The
+/// vulnerable node's index.
+fn platform_shape(config: &Configuration) -> Option<usize> {
+    if config.negate || config.operator != Operator::And || config.nodes.len() < 2 {
+        return None;
+    }
+    let mut vulnerable = None;
+    for (ni, node) in config.nodes.iter().enumerate() {
+        if node.negate {
+            return None;
+        }
+        if node.cpe_match.iter().any(|m| m.vulnerable) {
+            if vulnerable.is_some() || node.operator != Operator::Or || !node.cpe_match.iter().all(|m| m.vulnerable) {
+                return None;
+            }
+            vulnerable = Some(ni);
+        }
+    }
+    vulnerable
+}
+
 // ---------------------------------------------------------------------------------------------
 // Batch matching: every device set of an inventory against one CVE at a time.
 //
@@ -525,12 +596,14 @@ impl Compiled {
 // ---------------------------------------------------------------------------------------------
 
 /// Caveat flags of a criterion hit, in the order of their codes (a [`Hit`] lists them sorted).
-const CAVEATS: [&str; 5] = ["cpe_unconfirmed", "device_version_unknown", "version_not_comparable", "version_scheme_fuzzy", "version_train_differs"];
+const CAVEATS: [&str; 6] =
+    ["cpe_unconfirmed", "device_version_unknown", "platform_unknown", "version_not_comparable", "version_scheme_fuzzy", "version_train_differs"];
 const CAV_UNCONFIRMED: u8 = 1;
 const CAV_VERSION_UNKNOWN: u8 = 2;
-const CAV_NOT_COMPARABLE: u8 = 4;
-const CAV_FUZZY: u8 = 8;
-const CAV_TRAIN: u8 = 16;
+const CAV_PLATFORM_UNKNOWN: u8 = 4;
+const CAV_NOT_COMPARABLE: u8 = 8;
+const CAV_FUZZY: u8 = 16;
+const CAV_TRAIN: u8 = 32;
 
 /// The truth of one criterion for one device name: Yes or Maybe, at a confidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -632,9 +705,10 @@ struct Unit {
 /// Why a CVE applies to a device set, before it is spelt out ([`Inventory::hit`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {
-    /// A configuration that is an OR of vulnerable criteria: the criterion that fired (node and
-    /// index in the node) and the device name (index in the set).
-    Criterion { configuration: u32, node: u32, index: u32, device: u32, caveats: u8 },
+    /// A configuration that is an OR of vulnerable criteria, or an AND of one such node and
+    /// platform nodes: the criterion that fired (node and index in the node), the device name
+    /// (index in the set) and, for an AND, the platform node shown and whether it held.
+    Criterion { configuration: u32, node: u32, index: u32, device: u32, caveats: u8, platform: Option<(u32, bool)> },
     /// Any other configuration, evaluated as a tree.
     Tree(Box<Hit>),
 }
@@ -660,6 +734,28 @@ pub struct Scratch {
     set_stamp: Vec<u32>,
     stamp: u32,
     candidates: Vec<u32>,
+}
+
+impl Scratch {
+    /// Starts a round of [`Scratch::first_visit`].
+    fn next_stamp(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.set_stamp.iter_mut().for_each(|s| *s = 0);
+            self.stamp = 1;
+        }
+    }
+
+    /// Whether set `s` is seen for the first time this round.
+    fn first_visit(&mut self, s: u32) -> bool {
+        match self.set_stamp.get_mut(s as usize) {
+            Some(st) if *st != self.stamp => {
+                *st = self.stamp;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The device sets of an inventory, indexed for batch matching.
@@ -804,6 +900,11 @@ impl Inventory {
         &self.sets
     }
 
+    /// The products (as [`Inventory::product`] numbers them) set `s` names, sorted.
+    pub fn set_products(&self, s: usize) -> &[u32] {
+        self.set_groups.get(s).map(Vec::as_slice).unwrap_or_default()
+    }
+
     /// The `(vendor, product)` pairs the devices name, with their group number (what
     /// [`Inventory::evaluate`] takes as candidates).
     pub fn products(&self) -> Vec<(&str, &str, u32)> {
@@ -844,6 +945,13 @@ impl Inventory {
                 continue;
             }
             self.clear_units(scratch);
+            if let Some(vn) = platform_shape(config)
+                && let Some(node) = config.nodes.get(vn)
+                && self.node_criteria(node, u32::try_from(vn).unwrap_or(u32::MAX), scratch).is_ok()
+            {
+                self.flush_platform(cve, ci32, vn, scratch, &is_candidate);
+                continue;
+            }
             // Any other shape: the tree, per candidate set (those a gate node leaves).
             let gated = self.gate(config, scratch);
             let sets = match &gated {
@@ -935,11 +1043,7 @@ impl Inventory {
     /// then the first criterion, then the first name) and keeps it where it beats the set's
     /// earlier configurations.
     fn flush(&self, ci: u32, scratch: &mut Scratch, is_candidate: &impl Fn(u32) -> bool) {
-        scratch.stamp = scratch.stamp.wrapping_add(1);
-        if scratch.stamp == 0 {
-            scratch.set_stamp.iter_mut().for_each(|s| *s = 0);
-            scratch.stamp = 1;
-        }
+        scratch.next_stamp();
         let touched = std::mem::take(&mut scratch.touched_units);
         for &u in &touched {
             let Some(unit) = self.units.get(u as usize) else { continue };
@@ -949,32 +1053,60 @@ impl Inventory {
                     && is_candidate(s)
                 {
                     let confidence = if res.yes { res.confidence } else { res.confidence.min(Confidence::Fuzzy) };
-                    record(scratch, s, Found { set: s, confidence, why: Why::Criterion { configuration: ci, node, index, device: 0, caveats: res.caveats } });
+                    record(scratch, s, Found { set: s, confidence, why: Why::Criterion { configuration: ci, node, index, device: 0, caveats: res.caveats, platform: None } });
                 }
                 continue;
             }
             for &s in &unit.sets {
-                match scratch.set_stamp.get_mut(s as usize) {
-                    Some(st) if *st != scratch.stamp => *st = scratch.stamp,
-                    _ => continue,
-                }
-                if !is_candidate(s) {
+                if !scratch.first_visit(s) || !is_candidate(s) {
                     continue;
                 }
-                let mut best: Option<(UnitBest, u32)> = None;
-                for (k, &v) in self.set_units.get(s as usize).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
-                    let Some(Some(b)) = scratch.unit_best.get(v as usize) else { continue };
-                    let better = match &best {
-                        None => true,
-                        Some((x, _)) => b.0.rank() > x.0.rank() || (b.0.rank() == x.0.rank() && (b.1, b.2) < (x.1, x.2)),
-                    };
-                    if better {
-                        best = Some((*b, u32::try_from(k).unwrap_or(u32::MAX)));
-                    }
-                }
-                let Some(((res, node, index), device)) = best else { continue };
+                let Some(((res, node, index), device)) = self.set_best_unit(s, scratch) else { continue };
                 let confidence = if res.yes { res.confidence } else { res.confidence.min(Confidence::Fuzzy) };
-                record(scratch, s, Found { set: s, confidence, why: Why::Criterion { configuration: ci, node, index, device, caveats: res.caveats } });
+                record(scratch, s, Found { set: s, confidence, why: Why::Criterion { configuration: ci, node, index, device, caveats: res.caveats, platform: None } });
+            }
+        }
+        scratch.touched_units = touched;
+        self.clear_units(scratch);
+    }
+
+    /// The best criterion among the names of set `s` (the best truth, then the first criterion,
+    /// then the first name), with the name's index in the set.
+    fn set_best_unit(&self, s: u32, scratch: &Scratch) -> Option<(UnitBest, u32)> {
+        let mut best: Option<(UnitBest, u32)> = None;
+        for (k, &v) in self.set_units.get(s as usize).map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+            let Some(Some(b)) = scratch.unit_best.get(v as usize) else { continue };
+            let better = match &best {
+                None => true,
+                Some((x, _)) => b.0.rank() > x.0.rank() || (b.0.rank() == x.0.rank() && (b.1, b.2) < (x.1, x.2)),
+            };
+            if better {
+                best = Some((*b, u32::try_from(k).unwrap_or(u32::MAX)));
+            }
+        }
+        best
+    }
+
+    /// An AND configuration whose only vulnerable node `vn` has been fired ([`platform_shape`]):
+    /// per set that node holds for, the platform nodes are evaluated on the set's names (a few
+    /// criteria) and combined with the node's best criterion, as [`Compiled::evaluate`] does.
+    fn flush_platform(&self, cve: &Compiled, ci: u32, vn: usize, scratch: &mut Scratch, is_candidate: &impl Fn(u32) -> bool) {
+        scratch.next_stamp();
+        let touched = std::mem::take(&mut scratch.touched_units);
+        for &u in &touched {
+            for &s in self.units.get(u as usize).map(|x| x.sets.as_slice()).unwrap_or_default() {
+                if !scratch.first_visit(s) || !is_candidate(s) {
+                    continue;
+                }
+                let Some(((res, node, index), device)) = self.set_best_unit(s, scratch) else { continue };
+                let Some(devices) = self.sets.get(s as usize) else { continue };
+                let Some(p) = cve.platform_part(ci as usize, vn, devices) else { continue };
+                // AND: the lowest confidence of the parts; Maybe when any part is only Maybe.
+                let conf = p.floor.min(res.confidence);
+                let confidence = if res.yes && !p.maybe { conf } else { conf.min(Confidence::Fuzzy) };
+                let caveats = res.caveats | if p.known { 0 } else { CAV_PLATFORM_UNKNOWN };
+                let why = Why::Criterion { configuration: ci, node, index, device, caveats, platform: Some((p.node, p.known)) };
+                record(scratch, s, Found { set: s, confidence, why });
             }
         }
         scratch.touched_units = touched;
@@ -1150,8 +1282,13 @@ impl Inventory {
     pub fn hit(&self, cve: &Compiled, found: &Found) -> Option<Hit> {
         match &found.why {
             Why::Tree(h) => Some((**h).clone()),
-            Why::Criterion { configuration, node, index, device, caveats } => {
-                let m = cve.configurations.get(*configuration as usize)?.nodes.get(*node as usize)?.cpe_match.get(*index as usize)?;
+            Why::Criterion { configuration, node, index, device, caveats, platform } => {
+                let config = cve.configurations.get(*configuration as usize)?;
+                let m = config.nodes.get(*node as usize)?.cpe_match.get(*index as usize)?;
+                let platform = match platform {
+                    Some((ni, known)) => Some((platform_name(config.nodes.get(*ni as usize)?), *known)),
+                    None => None,
+                };
                 let d = self.sets.get(found.set as usize)?.get(*device as usize)?;
                 Some(Hit {
                     configuration: *configuration as usize,
@@ -1159,8 +1296,8 @@ impl Inventory {
                     range: range_text(m),
                     device_cpe: d.cpe.to_fs(),
                     confidence: found.confidence,
-                    platform: None,
-                    platform_known: None,
+                    platform_known: platform.as_ref().map(|p| p.1),
+                    platform: platform.map(|p| p.0),
                     caveats: CAVEATS.iter().enumerate().filter(|(i, _)| caveats & (1 << i) != 0).map(|(_, c)| (*c).to_owned()).collect(),
                 })
             }
