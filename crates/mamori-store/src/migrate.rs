@@ -59,10 +59,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_match_index.sql"),
         postgres: include_str!("../migrations/postgres/0007_match_index.sql"),
     },
+    Migration {
+        version: 8,
+        name: "platform_index",
+        sqlite: include_str!("../migrations/sqlite/0008_platform_index.sql"),
+        postgres: include_str!("../migrations/postgres/0008_platform_index.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Arbitrary constant naming mamori's advisory lock on PostgreSQL.
 const PG_MIGRATION_LOCK: i64 = 0x6d61_6d6f_7269;
@@ -164,6 +170,9 @@ pub(crate) async fn run(store: &Store, mode: OpenMode) -> Result<()> {
         }
         if m.version == 7 {
             crate::vuln::backfill_match_index(&mut tx, store.backend()).await?;
+        }
+        if m.version == 8 {
+            crate::vuln::rebuild_unindexed(&mut tx, store.backend()).await?;
         }
     }
     tx.commit().await?;

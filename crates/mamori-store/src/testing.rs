@@ -97,3 +97,8 @@ pub async fn execute(store: &crate::Store, sql: &str) -> crate::Result<()> {
     sqlx::raw_sql(sql).execute(store.pool()).await?;
     Ok(())
 }
+
+/// A single integer a query returns (a count).
+pub async fn scalar(store: &crate::Store, sql: &str) -> crate::Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(store.pool()).await?)
+}

@@ -218,6 +218,30 @@ pub(crate) async fn backfill_match_index(conn: &mut sqlx::AnyConnection, backend
     Ok(())
 }
 
+/// Writes the index entries of the CVEs whose rows have none (NULL): those v7 left to their
+/// trees, which this version may index.
+pub(crate) async fn rebuild_unindexed(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
+    const INSERT: &str = "INSERT INTO vuln_cve_products (vendor, product, cve_id, criteria)";
+    const UPSERT: &str = "ON CONFLICT (vendor, product, cve_id) DO UPDATE SET criteria = excluded.criteria";
+    let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT cve_id FROM vuln_cve_products WHERE criteria IS NULL ORDER BY cve_id").fetch_all(&mut *conn).await?;
+    for chunk in ids.chunks(500) {
+        let sql = format!("SELECT id, configurations FROM vuln_cves WHERE id IN ({})", batch_placeholders(backend, 1, chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        let mut products = Vec::new();
+        for r in q.fetch_all(&mut *conn).await? {
+            let id: String = r.try_get(0)?;
+            let json: String = r.try_get(1)?;
+            let Ok(configs) = serde_json::from_str::<Vec<Configuration>>(&json) else { continue };
+            products.extend(mamori_vuln::index::entries(&configs).into_iter().map(|(v, p, e)| vec![t(v), t(p), t(id.clone()), t(e)]));
+        }
+        insert_rows_on(conn, backend, INSERT, UPSERT, 4, products).await?;
+    }
+    Ok(())
+}
+
 /// A bound value of a multi-row insert.
 #[derive(Debug, Clone)]
 pub(crate) enum Param {

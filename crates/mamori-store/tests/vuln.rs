@@ -147,6 +147,23 @@ async fn the_matching_index_the_trees_and_the_upgrade_backfill_agree() {
         assert_eq!(findings(&store).await, expected, "{backend}");
         let stats = store.match_vulnerabilities_with("test", TODAY, 7, true).await.unwrap();
         assert_eq!(stats.matched, from_index.matched, "{backend}");
+
+        // A database of schema v7 left AND configurations to their trees ('!'): v8 indexes them.
+        let tree = "SELECT COUNT(*) FROM vuln_cve_products WHERE criteria = '!'";
+        let left: i64 = mamori_store::testing::scalar(&store, tree).await.unwrap();
+        mamori_store::testing::execute(&store, "UPDATE vuln_cve_products SET criteria = '!' WHERE cve_id = 'CVE-2022-40684' OR cve_id LIKE 'CVE-2023-%'")
+            .await
+            .unwrap();
+        mamori_store::testing::execute(&store, "DELETE FROM mamori_migrations WHERE version = 8").await.unwrap();
+        drop(store);
+        let store = Store::open(&db.url, OpenMode::Existing).await.unwrap();
+        assert_eq!(mamori_store::testing::scalar(&store, tree).await.unwrap(), left, "{backend}");
+        // The Zyxel firmware-on-hardware CVE is matched from the index, platform node included.
+        let zyxel = "SELECT COUNT(*) FROM vuln_cve_products WHERE cve_id = 'CVE-2023-28771' AND criteria LIKE '%cpe:2.3:h:zyxel:atp100:%'";
+        assert!(mamori_store::testing::scalar(&store, zyxel).await.unwrap() > 0, "{backend}");
+        mamori_store::testing::execute(&store, "DELETE FROM vuln_findings").await.unwrap();
+        store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
+        assert_eq!(findings(&store).await, expected, "{backend}");
     }
 }
 

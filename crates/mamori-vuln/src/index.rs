@@ -6,7 +6,9 @@
 //! the criteria naming that product: position (configuration, node, index), the name in a short
 //! form, and the version bounds. It only exists for CVEs whose configurations are all a plain OR
 //! of vulnerable criteria with literal products (the batch matcher decides those criterion by
-//! criterion); any other CVE gets [`TREE`] and is matched on its configuration tree. The
+//! criterion), or an AND of one such node and platform nodes (firmware on hardware: the entry
+//! then also carries the configuration's platform nodes, as JSON, evaluated per device set);
+//! any other CVE gets [`TREE`] and is matched on its configuration tree. The
 //! separators are control characters, which neither a CPE name nor a version may hold (a value
 //! that does is left to the tree).
 
@@ -14,7 +16,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cpe::Cpe;
-use crate::matcher::{Entry, LightVersion, Range, light, simple};
+use crate::matcher::{Entry, LightVersion, Range, light, platform_shape, simple};
 use crate::model::{Configuration, CpeMatch};
 
 /// The entry of a CVE that must be matched on its configuration tree.
@@ -49,9 +51,22 @@ pub fn entries(configs: &[Configuration]) -> Vec<(String, String, String)> {
     let mut products: BTreeSet<(String, String)> = BTreeSet::new();
     let mut per: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut tree = false;
+    let push = |per: &mut BTreeMap<(String, String), String>, key: (String, String), text: &str| {
+        let all = per.entry(key).or_default();
+        if !all.is_empty() {
+            all.push(RECORD);
+        }
+        all.push_str(text);
+    };
     for (ci, c) in configs.iter().enumerate() {
-        tree |= !simple(c);
+        let platform = if simple(c) { None } else { platform_shape(c) };
+        tree |= !simple(c) && platform.is_none();
+        // The products the vulnerable node names carry the platform nodes with their criteria.
+        let mut named: BTreeSet<(String, String)> = BTreeSet::new();
         for (ni, n) in c.nodes.iter().enumerate() {
+            if platform.is_some_and(|vn| vn != ni) {
+                continue;
+            }
             for (mi, m) in n.cpe_match.iter().enumerate() {
                 let entry = Entry::new(&m.criteria);
                 if m.vulnerable
@@ -63,16 +78,21 @@ pub fn entries(configs: &[Configuration]) -> Vec<(String, String, String)> {
                 if !tree {
                     match encode(ci, ni, mi, m, entry) {
                         Encoded::Criterion(key, text) => {
-                            let all = per.entry(key).or_default();
-                            if !all.is_empty() {
-                                all.push(RECORD);
-                            }
-                            all.push_str(&text);
+                            named.insert(key.clone());
+                            push(&mut per, key, &text);
                         }
                         Encoded::Never => {}
                         Encoded::Tree => tree = true,
                     }
                 }
+            }
+        }
+        if let Some(vn) = platform
+            && !tree
+        {
+            match platform_record(ci, vn, c) {
+                Some(text) => named.into_iter().for_each(|key| push(&mut per, key, &text)),
+                None => tree = true,
             }
         }
     }
@@ -84,6 +104,19 @@ pub fn entries(configs: &[Configuration]) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// The platform record of configuration `ci`: `ci FIELD P vn FIELD json`, the configuration with
+/// its vulnerable node `vn` emptied and the platform nodes as they are.
+fn platform_record(ci: usize, vn: usize, c: &Configuration) -> Option<String> {
+    let mut rest = c.clone();
+    rest.nodes.get_mut(vn)?.cpe_match.clear();
+    let json = serde_json::to_string(&rest).ok()?;
+    // JSON escapes control characters in strings; the separators cannot appear.
+    clean(&json).then(|| format!("{ci}{FIELD}{PLATFORM}{vn}{FIELD}{json}"))
+}
+
+/// The second field of a platform record.
+const PLATFORM: &str = "P";
 
 fn clean(s: &str) -> bool {
     !s.chars().any(char::is_control)
@@ -153,12 +186,22 @@ pub(crate) enum Name<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NeedsTree;
 
-/// Reads the criteria of an entry of product `group` into `out`.
-pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>>) -> Result<(), NeedsTree> {
+/// A platform record as read back: configuration, its vulnerable node, the JSON.
+pub(crate) type PlatformRecord<'a> = (u32, usize, &'a str);
+
+/// Reads the criteria of an entry of product `group` into `out`, and its platform records into
+/// `platforms`.
+pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>>, platforms: &mut Vec<PlatformRecord<'a>>) -> Result<(), NeedsTree> {
     if entry == TREE {
         return Err(NeedsTree);
     }
     for record in entry.split(RECORD).filter(|r| !r.is_empty()) {
+        if let Some((ci, rest)) = record.split_once(FIELD)
+            && let Some((vn, json)) = rest.strip_prefix(PLATFORM).and_then(|r| r.split_once(FIELD))
+        {
+            platforms.push((ci.parse().map_err(|_| NeedsTree)?, vn.parse().map_err(|_| NeedsTree)?, json));
+            continue;
+        }
         let mut f = record.split(FIELD);
         let mut int = || f.next().and_then(|x| x.parse::<u32>().ok()).ok_or(NeedsTree);
         let (configuration, node, index) = (int()?, int()?, int()?);

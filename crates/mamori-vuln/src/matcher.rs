@@ -563,7 +563,17 @@ impl Compiled {
 /// An AND configuration (nothing negated) of one node of vulnerable criteria and platform
 /// nodes (no vulnerable criterion): firmware on hardware, an application on an OS. The
 /// vulnerable node's index.
-fn platform_shape(config: &Configuration) -> Option<usize> {
+/// A configuration as a platform record of the index holds it: [`platform_shape`]'s, its
+/// vulnerable node `vn` emptied.
+fn platform_rest(config: &Configuration, vn: usize) -> bool {
+    !config.negate
+        && config.operator == Operator::And
+        && config.nodes.len() >= 2
+        && config.nodes.get(vn).is_some_and(|n| n.operator == Operator::Or && n.cpe_match.is_empty())
+        && config.nodes.iter().enumerate().all(|(ni, n)| !n.negate && (ni == vn || n.cpe_match.iter().all(|m| !m.vulnerable)))
+}
+
+pub(crate) fn platform_shape(config: &Configuration) -> Option<usize> {
     if config.negate || config.operator != Operator::And || config.nodes.len() < 2 {
         return None;
     }
@@ -949,7 +959,7 @@ impl Inventory {
                 && let Some(node) = config.nodes.get(vn)
                 && self.node_criteria(node, u32::try_from(vn).unwrap_or(u32::MAX), scratch).is_ok()
             {
-                self.flush_platform(cve, ci32, vn, scratch, &is_candidate);
+                self.flush_platform(cve, ci, ci32, vn, scratch, &is_candidate);
                 continue;
             }
             // Any other shape: the tree, per candidate set (those a gate node leaves).
@@ -977,8 +987,21 @@ impl Inventory {
     /// be matched on its tree.
     pub fn evaluate_indexed(&self, parts: &[(u32, &str)], scratch: &mut Scratch, out: &mut Vec<Found>) -> Result<(), index::NeedsTree> {
         let mut criteria = Vec::new();
+        let mut records = Vec::new();
         for &(g, entry) in parts {
-            index::decode(g, entry, &mut criteria)?;
+            index::decode(g, entry, &mut criteria, &mut records)?;
+        }
+        // Platform nodes, per configuration (each product of the vulnerable node carries them).
+        let mut platforms: Vec<(u32, Compiled, usize)> = Vec::new();
+        for (ci, vn, json) in records {
+            if platforms.iter().any(|p| p.0 == ci) {
+                continue;
+            }
+            let config: Configuration = serde_json::from_str(json).map_err(|_| index::NeedsTree)?;
+            if !platform_rest(&config, vn) || criteria.iter().any(|c| c.configuration == ci && c.node as usize != vn) {
+                return Err(index::NeedsTree);
+            }
+            platforms.push((ci, Compiled::new(vec![config]), vn));
         }
         // Within a product the entry keeps configuration order; products never share a device
         // name, so only the configuration order matters across entries.
@@ -1005,7 +1028,10 @@ impl Inventory {
                 };
                 self.fire(c.group, &crit, &c.range, c.node, c.index, scratch);
             }
-            self.flush(ci, scratch, &is_candidate);
+            match platforms.iter().find(|p| p.0 == ci) {
+                Some((_, platform, vn)) => self.flush_platform(platform, 0, ci, *vn, scratch, &is_candidate),
+                None => self.flush(ci, scratch, &is_candidate),
+            }
             rest = later;
         }
         collect(scratch, out);
@@ -1090,7 +1116,8 @@ impl Inventory {
     /// An AND configuration whose only vulnerable node `vn` has been fired ([`platform_shape`]):
     /// per set that node holds for, the platform nodes are evaluated on the set's names (a few
     /// criteria) and combined with the node's best criterion, as [`Compiled::evaluate`] does.
-    fn flush_platform(&self, cve: &Compiled, ci: u32, vn: usize, scratch: &mut Scratch, is_candidate: &impl Fn(u32) -> bool) {
+    /// `cve` holds the configuration at `at`; `ci` is its number in the CVE.
+    fn flush_platform(&self, cve: &Compiled, at: usize, ci: u32, vn: usize, scratch: &mut Scratch, is_candidate: &impl Fn(u32) -> bool) {
         scratch.next_stamp();
         let touched = std::mem::take(&mut scratch.touched_units);
         for &u in &touched {
@@ -1100,7 +1127,7 @@ impl Inventory {
                 }
                 let Some(((res, node, index), device)) = self.set_best_unit(s, scratch) else { continue };
                 let Some(devices) = self.sets.get(s as usize) else { continue };
-                let Some(p) = cve.platform_part(ci as usize, vn, devices) else { continue };
+                let Some(p) = cve.platform_part(at, vn, devices) else { continue };
                 // AND: the lowest confidence of the parts; Maybe when any part is only Maybe.
                 let conf = p.floor.min(res.confidence);
                 let confidence = if res.yes && !p.maybe { conf } else { conf.min(Confidence::Fuzzy) };
