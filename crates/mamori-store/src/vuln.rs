@@ -199,21 +199,12 @@ async fn insert_rows_on(conn: &mut sqlx::AnyConnection, backend: Backend, head: 
 /// migration's transaction. A configuration that does not decode is left to its tree (NULL), and
 /// matching reports it as before.
 pub(crate) async fn backfill_match_index(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
-    const INSERT: &str = "INSERT INTO vuln_cve_products (vendor, product, cve_id, criteria)";
-    const UPSERT: &str = "ON CONFLICT (vendor, product, cve_id) DO UPDATE SET criteria = excluded.criteria";
     let mut after = String::new();
     loop {
         let rows = sqlx::query("SELECT id, configurations FROM vuln_cves WHERE id > $1 ORDER BY id LIMIT 2000").bind(after.clone()).fetch_all(&mut *conn).await?;
         let Some(last) = rows.last() else { break };
         after = last.try_get(0)?;
-        let mut products = Vec::new();
-        for r in &rows {
-            let id: String = r.try_get(0)?;
-            let json: String = r.try_get(1)?;
-            let Ok(configs) = serde_json::from_str::<Vec<Configuration>>(&json) else { continue };
-            products.extend(mamori_vuln::index::entries(&configs).into_iter().map(|(v, p, e)| vec![t(v), t(p), t(id.clone()), t(e)]));
-        }
-        insert_rows_on(conn, backend, INSERT, UPSERT, 4, products).await?;
+        write_index_of(conn, backend, &rows).await?;
     }
     Ok(())
 }
@@ -221,8 +212,6 @@ pub(crate) async fn backfill_match_index(conn: &mut sqlx::AnyConnection, backend
 /// Writes the index entries of the CVEs whose rows have none (NULL): those v7 left to their
 /// trees, which this version may index.
 pub(crate) async fn rebuild_unindexed(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
-    const INSERT: &str = "INSERT INTO vuln_cve_products (vendor, product, cve_id, criteria)";
-    const UPSERT: &str = "ON CONFLICT (vendor, product, cve_id) DO UPDATE SET criteria = excluded.criteria";
     let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT cve_id FROM vuln_cve_products WHERE criteria IS NULL ORDER BY cve_id").fetch_all(&mut *conn).await?;
     for chunk in ids.chunks(500) {
         let sql = format!("SELECT id, configurations FROM vuln_cves WHERE id IN ({})", batch_placeholders(backend, 1, chunk.len()));
@@ -230,16 +219,24 @@ pub(crate) async fn rebuild_unindexed(conn: &mut sqlx::AnyConnection, backend: B
         for id in chunk {
             q = q.bind(id.clone());
         }
-        let mut products = Vec::new();
-        for r in q.fetch_all(&mut *conn).await? {
-            let id: String = r.try_get(0)?;
-            let json: String = r.try_get(1)?;
-            let Ok(configs) = serde_json::from_str::<Vec<Configuration>>(&json) else { continue };
-            products.extend(mamori_vuln::index::entries(&configs).into_iter().map(|(v, p, e)| vec![t(v), t(p), t(id.clone()), t(e)]));
-        }
-        insert_rows_on(conn, backend, INSERT, UPSERT, 4, products).await?;
+        let rows = q.fetch_all(&mut *conn).await?;
+        write_index_of(conn, backend, &rows).await?;
     }
     Ok(())
+}
+
+/// Writes (or rewrites) the index entries of CVEs read as `(id, configurations)`.
+async fn write_index_of(conn: &mut sqlx::AnyConnection, backend: Backend, rows: &[sqlx::any::AnyRow]) -> Result<()> {
+    const INSERT: &str = "INSERT INTO vuln_cve_products (vendor, product, cve_id, criteria)";
+    const UPSERT: &str = "ON CONFLICT (vendor, product, cve_id) DO UPDATE SET criteria = excluded.criteria";
+    let mut products = Vec::new();
+    for r in rows {
+        let id: String = r.try_get(0)?;
+        let json: String = r.try_get(1)?;
+        let Ok(configs) = serde_json::from_str::<Vec<Configuration>>(&json) else { continue };
+        products.extend(mamori_vuln::index::entries(&configs).into_iter().map(|(v, p, e)| vec![t(v), t(p), t(id.clone()), t(e)]));
+    }
+    insert_rows_on(conn, backend, INSERT, UPSERT, 4, products).await
 }
 
 /// A bound value of a multi-row insert.
