@@ -433,7 +433,9 @@ pub fn main() -> ExitCode {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MAMORI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        // sqlx warns of slow statements by printing them whole (a batched query is kilobytes
+        // of placeholders): not for an operator's terminal; `MAMORI_LOG=sqlx=warn` shows them.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
