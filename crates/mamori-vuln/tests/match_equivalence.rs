@@ -209,7 +209,18 @@ fn configuration(r: &mut Rng) -> Configuration {
             if r.chance(20) {
                 platform.cpe_match.push(CpeMatch { vulnerable: false, criteria: "cpe:2.3:o:microsoft:windows_10:*:*:*:*:*:*:*:*".to_owned(), ..CpeMatch::default() });
             }
-            Configuration { operator: Operator::And, negate: r.chance(5), nodes: vec![fw, platform] }
+            let mut nodes = vec![fw, platform];
+            if r.chance(25) {
+                // A second platform node: an OS with a version range (maybe, vendor/product only,
+                // not comparable), or an empty node.
+                let os = if r.chance(80) { Node { cpe_match: vec![CpeMatch { vulnerable: false, ..criterion(r, 7) }], ..Node::default() } } else { Node::default() };
+                nodes.push(os);
+            }
+            if r.chance(30) {
+                // The vulnerable node after the platforms.
+                nodes.rotate_left(1);
+            }
+            Configuration { operator: Operator::And, negate: r.chance(5), nodes }
         }
         2 => {
             // Several nodes.
