@@ -212,8 +212,7 @@ pub struct Hits {
     /// NVD hits some assets were taken out of: their remaining assets.
     narrowed: HashMap<(u32, u32), Box<[usize]>>,
     /// Interned vulnerability ids and sources.
-    vulns: Vec<String>,
-    vuln_index: HashMap<String, u32>,
+    vulns: Interner,
     sources: Vec<String>,
     by_vuln: Vec<VulnHits>,
     /// Per device set, its assets (sorted); per asset, its set.
@@ -222,6 +221,35 @@ pub struct Hits {
     inventory: Inventory,
     /// Per vulnerability, the configurations its NVD hits point into.
     compiled: Vec<Option<Compiled>>,
+}
+
+/// Vulnerability ids numbered in the order first seen (millions of hits and findings name a
+/// few hundred thousand ids).
+#[derive(Debug, Default)]
+struct Interner {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    /// The id's number, and whether it is new.
+    fn intern(&mut self, id: &str) -> (u32, bool) {
+        if let Some(&v) = self.index.get(id) {
+            return (v, false);
+        }
+        let v = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(id.to_owned());
+        self.index.insert(id.to_owned(), v);
+        (v, true)
+    }
+
+    fn get(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    fn name(&self, v: u32) -> &str {
+        self.names.get(v as usize).map(String::as_str).unwrap_or_default()
+    }
 }
 
 /// The source of NVD hits, interned first.
@@ -243,14 +271,11 @@ impl Hits {
     }
 
     fn intern_vuln(&mut self, id: &str) -> u32 {
-        if let Some(&v) = self.vuln_index.get(id) {
-            return v;
+        let (v, new) = self.vulns.intern(id);
+        if new {
+            self.by_vuln.push(VulnHits::default());
+            self.compiled.push(None);
         }
-        let v = u32::try_from(self.vulns.len()).unwrap_or(u32::MAX);
-        self.vulns.push(id.to_owned());
-        self.vuln_index.insert(id.to_owned(), v);
-        self.by_vuln.push(VulnHits::default());
-        self.compiled.push(None);
         v
     }
 
@@ -299,7 +324,7 @@ impl Hits {
     }
 
     pub fn vuln_id(&self, r: HitRef) -> &str {
-        self.vulns.get(r.vuln as usize).map(String::as_str).unwrap_or_default()
+        self.vulns.name(r.vuln)
     }
 
     pub fn source(&self, r: HitRef) -> &str {
@@ -317,14 +342,14 @@ impl Hits {
         for (v, h) in self.by_vuln.iter().enumerate() {
             let criterion = h.run.clone().any(|k| self.nvd_found(h.part, k).is_some_and(|f| matches!(f.why, Why::Criterion { .. })));
             if criterion && self.compiled.get(v).is_some_and(Option::is_none) {
-                out.insert(self.vulns.get(v).cloned().unwrap_or_default());
+                out.insert(self.vulns.name(u32::try_from(v).unwrap_or(u32::MAX)).to_owned());
             }
         }
         out.into_iter().collect()
     }
 
     fn set_configurations(&mut self, id: &str, configurations: Vec<Configuration>) {
-        if let Some(&v) = self.vuln_index.get(id)
+        if let Some(v) = self.vulns.get(id)
             && let Some(slot) = self.compiled.get_mut(v as usize)
         {
             *slot = Some(Compiled::new(configurations));
@@ -364,7 +389,7 @@ impl Hits {
     }
 
     pub fn contains(&self, asset: usize, vuln: &str) -> bool {
-        let Some(&v) = self.vuln_index.get(vuln) else { return false };
+        let Some(v) = self.vulns.get(vuln) else { return false };
         let nvd = self.nvd_ref(asset, v).is_some_and(|r| self.assets(r).binary_search(&asset).is_ok());
         nvd || self.by_vuln.get(v as usize).is_some_and(|h| {
             h.spelt.iter().any(|&k| self.spelt.get(k as usize).is_some_and(|x| x.assets.binary_search(&asset).is_ok()))
@@ -374,7 +399,7 @@ impl Hits {
     /// Takes the asset out of the vulnerability's hits (those of a source starting with
     /// `except_source` excepted, when given). Returns whether it was there.
     pub fn remove(&mut self, asset: usize, vuln: &str, except_source: Option<&str>) -> bool {
-        let Some(&v) = self.vuln_index.get(vuln) else { return false };
+        let Some(v) = self.vulns.get(vuln) else { return false };
         let mut found = false;
         let keep = |source: u32, sources: &[String]| except_source.is_some_and(|p| sources.get(source as usize).is_some_and(|s| s.starts_with(p)));
         if !keep(NVD, &self.sources)
@@ -600,13 +625,12 @@ struct StoredFinding {
 #[derive(Debug, Default)]
 struct StoredFindings {
     rows: HashMap<(Id, u32), StoredFinding>,
-    vulns: Vec<String>,
-    vuln_index: HashMap<String, u32>,
+    vulns: Interner,
 }
 
 impl StoredFindings {
     fn get(&self, asset: Id, vuln: &str) -> Option<&StoredFinding> {
-        self.rows.get(&(asset, *self.vuln_index.get(vuln)?))
+        self.rows.get(&(asset, self.vulns.get(vuln)?))
     }
 }
 
@@ -638,34 +662,24 @@ impl Store {
 
     async fn stored_findings_paged(&self, page: i64) -> Result<StoredFindings> {
         let mut out = StoredFindings::default();
-        let mut after: Option<(Id, String)> = None;
+        // Keyset pagination from below the first key (ids are positive).
+        let mut after: (Id, String) = (Id::MIN, String::new());
         loop {
-            let q = match &after {
-                None => sqlx::query("SELECT asset_id, vuln_id, due_date, gone_at, fingerprint FROM vuln_findings ORDER BY asset_id, vuln_id LIMIT $1")
-                    .bind(page),
-                Some((a, v)) => sqlx::query(
-                    "SELECT asset_id, vuln_id, due_date, gone_at, fingerprint FROM vuln_findings \
-                     WHERE (asset_id, vuln_id) > ($1, $2) ORDER BY asset_id, vuln_id LIMIT $3",
-                )
-                .bind(*a)
-                .bind(v.clone())
-                .bind(page),
-            };
-            let rows = q.fetch_all(self.pool()).await?;
+            let rows = sqlx::query(
+                "SELECT asset_id, vuln_id, due_date, gone_at, fingerprint FROM vuln_findings \
+                 WHERE (asset_id, vuln_id) > ($1, $2) ORDER BY asset_id, vuln_id LIMIT $3",
+            )
+            .bind(after.0)
+            .bind(after.1.clone())
+            .bind(page)
+            .fetch_all(self.pool())
+            .await?;
             let Some(last) = rows.last() else { break };
-            after = Some((last.try_get(0)?, last.try_get(1)?));
+            after = (last.try_get(0)?, last.try_get(1)?);
             for r in &rows {
                 let asset: Id = r.try_get(0)?;
                 let vuln: String = r.try_get(1)?;
-                let v = match out.vuln_index.get(&vuln) {
-                    Some(&v) => v,
-                    None => {
-                        let v = u32::try_from(out.vulns.len()).map_err(|e| StoreError::Format(e.to_string()))?;
-                        out.vulns.push(vuln.clone());
-                        out.vuln_index.insert(vuln, v);
-                        v
-                    }
-                };
+                let (v, _) = out.vulns.intern(&vuln);
                 let due: Option<String> = r.try_get(2)?;
                 let fingerprint: String = r.try_get(4)?;
                 let gone: Option<String> = r.try_get(3)?;
@@ -1161,7 +1175,7 @@ impl Store {
         crate::vuln::insert_rows(&mut tx, backend, INSERT, "", 17, new_rows).await?;
         let position: HashMap<Id, usize> = assets.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
         for (&(asset, v), old) in &existing.rows {
-            let vuln = existing.vulns.get(v as usize).map(String::as_str).unwrap_or_default();
+            let vuln = existing.vulns.name(v);
             let still = position.get(&asset).is_some_and(|&i| hits.contains(i, vuln));
             if !old.gone && !still {
                 summary.gone += 1;
@@ -1738,7 +1752,7 @@ mod tests {
                 let paged = store.stored_findings_paged(page).await?;
                 assert_eq!(paged.rows.len(), 6, "{backend}, page {page}");
                 for ((asset, v), f) in &all.rows {
-                    let vuln = all.vulns.get(*v as usize).map(String::as_str).unwrap_or_default();
+                    let vuln = all.vulns.name(*v);
                     let g = paged.get(*asset, vuln);
                     assert_eq!(g.map(|g| (g.due.as_deref(), g.gone, g.fingerprint)), Some((f.due.as_deref(), f.gone, f.fingerprint)), "{backend}");
                 }

@@ -406,23 +406,7 @@ impl Compiled {
     /// The `(vendor, product)` pairs of the vulnerable criteria: what a device must name for
     /// this CVE to be a candidate.
     pub fn vulnerable_products(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        for (ci, c) in self.configurations.iter().enumerate() {
-            let parsed = self.parsed(ci).unwrap_or_default();
-            for (ni, n) in c.nodes.iter().enumerate() {
-                for (mi, m) in n.cpe_match.iter().enumerate() {
-                    if !m.vulnerable {
-                        continue;
-                    }
-                    if let Some(Some(Entry { key: Some((v, pr)), .. })) = parsed.get(ni).and_then(|p| p.get(mi))
-                        && !out.iter().any(|(a, b)| a == v && b == pr)
-                    {
-                        out.push((v.clone(), pr.clone()));
-                    }
-                }
-            }
-        }
-        out
+        index::vulnerable_products(&self.configurations).into_iter().collect()
     }
 
     /// Whether the CVE applies to the device, and why. The most certain configuration wins.
@@ -560,36 +544,28 @@ impl Compiled {
     }
 }
 
-/// An AND configuration (nothing negated) of one node of vulnerable criteria and platform
-/// nodes (no vulnerable criterion): firmware on hardware, an application on an OS. The
-/// vulnerable node's index.
 /// A configuration as a platform record of the index holds it: [`platform_shape`]'s, its
 /// vulnerable node `vn` emptied.
 fn platform_rest(config: &Configuration, vn: usize) -> bool {
+    config.nodes.get(vn).is_some_and(|n| n.operator == Operator::Or && n.cpe_match.is_empty()) && platforms_around(config, vn)
+}
+
+/// An AND configuration (nothing negated) of one node of vulnerable criteria and platform
+/// nodes (no vulnerable criterion): firmware on hardware, an application on an OS. The
+/// vulnerable node's index.
+pub(crate) fn platform_shape(config: &Configuration) -> Option<usize> {
+    let vn = config.nodes.iter().position(|n| n.cpe_match.iter().any(|m| m.vulnerable))?;
+    let node = config.nodes.get(vn)?;
+    (node.operator == Operator::Or && node.cpe_match.iter().all(|m| m.vulnerable) && platforms_around(config, vn)).then_some(vn)
+}
+
+/// An AND of two nodes or more, nothing negated, whose nodes other than `vn` hold no
+/// vulnerable criterion.
+fn platforms_around(config: &Configuration, vn: usize) -> bool {
     !config.negate
         && config.operator == Operator::And
         && config.nodes.len() >= 2
-        && config.nodes.get(vn).is_some_and(|n| n.operator == Operator::Or && n.cpe_match.is_empty())
         && config.nodes.iter().enumerate().all(|(ni, n)| !n.negate && (ni == vn || n.cpe_match.iter().all(|m| !m.vulnerable)))
-}
-
-pub(crate) fn platform_shape(config: &Configuration) -> Option<usize> {
-    if config.negate || config.operator != Operator::And || config.nodes.len() < 2 {
-        return None;
-    }
-    let mut vulnerable = None;
-    for (ni, node) in config.nodes.iter().enumerate() {
-        if node.negate {
-            return None;
-        }
-        if node.cpe_match.iter().any(|m| m.vulnerable) {
-            if vulnerable.is_some() || node.operator != Operator::Or || !node.cpe_match.iter().all(|m| m.vulnerable) {
-                return None;
-            }
-            vulnerable = Some(ni);
-        }
-    }
-    vulnerable
 }
 
 // ---------------------------------------------------------------------------------------------
