@@ -9,7 +9,7 @@
 //! ([`mamori_vuln::matcher`]). Vendor statements (CSAF, VEX) override NVD for the products they
 //! cover; JVN advisories add low-confidence findings for products NVD does not know.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use mamori_model::{Detail, Id, SegmentPurpose};
 use mamori_vuln::cpe::Cpe;
@@ -210,7 +210,7 @@ pub struct Hits {
     nvd: Vec<Vec<Found>>,
     spelt: Vec<Spelt>,
     /// NVD hits some assets were taken out of: their remaining assets.
-    narrowed: HashMap<(u32, u32), Box<[usize]>>,
+    narrowed: HashMap<(u32, u32), Box<[usize]>, foldhash::fast::RandomState>,
     /// Interned vulnerability ids and sources.
     vulns: Interner,
     sources: Vec<String>,
@@ -221,6 +221,10 @@ pub struct Hits {
     inventory: Inventory,
     /// Per vulnerability, the configurations its NVD hits point into.
     compiled: Vec<Option<Compiled>>,
+    /// Assets in NVD hits as matched, in spelt-out hits as pushed, and taken out since.
+    nvd_assets: u64,
+    spelt_assets: u64,
+    removed: u64,
 }
 
 /// Vulnerability ids numbered in the order first seen (millions of hits and findings name a
@@ -228,13 +232,29 @@ pub struct Hits {
 #[derive(Debug, Default)]
 struct Interner {
     names: Vec<String>,
-    index: HashMap<String, u32>,
+    /// The first `bulk` names were pushed as distinct ([`Interner::push_distinct`]); their
+    /// lookup table is built on the first lookup (a dry run never looks one up).
+    bulk: usize,
+    bulk_index: std::sync::OnceLock<HashMap<String, u32, foldhash::fast::RandomState>>,
+    /// The names after them.
+    index: HashMap<String, u32, foldhash::fast::RandomState>,
 }
 
 impl Interner {
+    /// Numbers an id known to be new (the candidate CVEs, distinct): no lookup, no table yet.
+    /// None once anything else was interned or looked up: then [`Interner::intern`].
+    fn push_distinct(&mut self, id: &str) -> Option<u32> {
+        if self.bulk != self.names.len() || self.bulk_index.get().is_some() {
+            return None;
+        }
+        self.names.push(id.to_owned());
+        self.bulk += 1;
+        u32::try_from(self.bulk - 1).ok()
+    }
+
     /// The id's number, and whether it is new.
     fn intern(&mut self, id: &str) -> (u32, bool) {
-        if let Some(&v) = self.index.get(id) {
+        if let Some(v) = self.get(id) {
             return (v, false);
         }
         let v = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
@@ -244,7 +264,11 @@ impl Interner {
     }
 
     fn get(&self, id: &str) -> Option<u32> {
-        self.index.get(id).copied()
+        let bulk = self.bulk_index.get_or_init(|| {
+            let names = self.names.get(..self.bulk).unwrap_or_default();
+            names.iter().enumerate().map(|(i, n)| (n.clone(), u32::try_from(i).unwrap_or(u32::MAX))).collect()
+        });
+        bulk.get(id).or_else(|| self.index.get(id)).copied()
     }
 
     fn name(&self, v: u32) -> &str {
@@ -268,6 +292,18 @@ impl Hits {
         let mut hits = Hits { members, set_of, inventory, ..Hits::default() };
         hits.intern_source("nvd");
         hits
+    }
+
+    /// Numbers a candidate CVE of the NVD matching, each once and before anything else.
+    fn push_candidate(&mut self, id: &str) -> u32 {
+        match self.vulns.push_distinct(id) {
+            Some(v) => {
+                self.by_vuln.push(VulnHits::default());
+                self.compiled.push(None);
+                v
+            }
+            None => self.intern_vuln(id),
+        }
     }
 
     fn intern_vuln(&mut self, id: &str) -> u32 {
@@ -294,6 +330,7 @@ impl Hits {
         let vuln = self.intern_vuln(vuln_id);
         let source = self.intern_source(source);
         let k = u32::try_from(self.spelt.len()).unwrap_or(u32::MAX);
+        self.spelt_assets += assets.len() as u64;
         self.spelt.push(Spelt { assets: assets.into_boxed_slice(), source, hit: Box::new(hit) });
         if let Some(v) = self.by_vuln.get_mut(vuln as usize) {
             v.spelt.push(k);
@@ -315,7 +352,7 @@ impl Hits {
     /// The assets of a hit.
     pub fn assets(&self, r: HitRef) -> &[usize] {
         match r.at {
-            At::Nvd(part, k) => match self.narrowed.get(&(part, k)) {
+            At::Nvd(part, k) => match (!self.narrowed.is_empty()).then(|| self.narrowed.get(&(part, k))).flatten() {
                 Some(a) => a,
                 None => self.nvd_found(part, k).and_then(|f| self.members.get(f.set as usize)).map(Vec::as_slice).unwrap_or_default(),
             },
@@ -370,9 +407,12 @@ impl Hits {
         }
     }
 
-    /// Asset × vulnerability pairs.
+    /// Asset × vulnerability pairs (kept as hits are added and narrowed: millions of NVD
+    /// hits are not walked again to count them).
     pub fn len(&self) -> u64 {
-        self.refs().map(|r| self.assets(r).len() as u64).sum()
+        let n = (self.nvd_assets + self.spelt_assets).saturating_sub(self.removed);
+        debug_assert_eq!(n, self.refs().map(|r| self.assets(r).len() as u64).sum::<u64>());
+        n
     }
 
     pub fn is_empty(&self) -> bool {
@@ -411,6 +451,7 @@ impl Hits {
                 let mut list = assets.to_vec();
                 list.remove(pos);
                 self.narrowed.insert((part, k), list.into_boxed_slice());
+                self.removed += 1;
                 found = true;
             }
         }
@@ -424,6 +465,7 @@ impl Hits {
             let mut list = x.assets.to_vec();
             list.remove(pos);
             x.assets = list.into_boxed_slice();
+            self.removed += 1;
             found = true;
         }
         found
@@ -435,7 +477,7 @@ impl Hits {
 fn device_sets(assets: &[MatchAsset]) -> (Vec<Vec<DeviceCpe>>, Vec<Vec<usize>>) {
     let mut sets: Vec<Vec<DeviceCpe>> = Vec::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
-    let mut index: HashMap<Vec<(String, bool)>, usize> = HashMap::new();
+    let mut index: HashMap<Vec<(String, bool)>, usize, foldhash::fast::RandomState> = HashMap::default();
     for (i, a) in assets.iter().enumerate() {
         let mut k: Vec<(String, bool)> = a.cpes.iter().map(|d| (d.cpe.to_fs(), d.confirmed)).collect();
         k.sort();
@@ -454,17 +496,72 @@ fn device_sets(assets: &[MatchAsset]) -> (Vec<Vec<DeviceCpe>>, Vec<Vec<usize>>) 
 
 /// Separators of the aggregated index rows: between a CVE id and its entry, between CVEs.
 /// Control characters, which neither a CVE id nor an index entry may hold.
-const ID_SEP: char = '\u{1c}';
-const CVE_SEP: char = '\u{1e}';
+pub(crate) const ID_SEP: char = '\u{1c}';
+pub(crate) const CVE_SEP: char = '\u{1e}';
 
 /// The matching index rows of the inventory's products, as read: the product's inventory group
-/// and its CVEs with their entries (`id ID_SEP entry`, joined by `CVE_SEP`).
-type IndexRows = Vec<(u32, String)>;
+/// and its CVEs with their entries (`id ID_SEP entry`, joined by `CVE_SEP`); and each CVE
+/// record located in them, as the rows arrived.
+#[derive(Default)]
+struct IndexRows {
+    rows: Vec<(u32, String)>,
+    records: Vec<Located>,
+}
+
+/// A CVE record of an index row: its sort key ([`cve_key`]), product, row, and the byte
+/// offsets of its id, of the separator after it, and of its end.
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    key: u64,
+    group: u32,
+    row: u32,
+    start: u32,
+    sep: u32,
+    end: u32,
+}
+
+/// Sorts CVE ids by (year, number): integers, not strings, are compared for hundreds of
+/// thousands of records. Ids of another shape sort last (then by text).
+fn cve_key(id: &str) -> u64 {
+    let parse = || {
+        let (year, number) = id.strip_prefix("CVE-")?.split_once('-')?;
+        let (year, number): (u64, u64) = (year.parse().ok()?, number.parse().ok()?);
+        (year < 1 << 20 && number < 1 << 40).then_some(year << 40 | number)
+    };
+    parse().unwrap_or(u64::MAX)
+}
+
+impl IndexRows {
+    /// Adds a row, locating its records.
+    fn push(&mut self, group: u32, all: String) -> Result<()> {
+        let row = u32::try_from(self.rows.len()).map_err(|_| StoreError::Format("matching index: too many rows".into()))?;
+        let too_long = || StoreError::Format("matching index: a product's entries exceed 4 GiB".into());
+        let mut start = 0usize;
+        for rec in all.split(CVE_SEP) {
+            let end = start + rec.len();
+            if let Some(p) = rec.find(ID_SEP) {
+                let id = rec.get(..p).unwrap_or_default();
+                let at = |x: usize| u32::try_from(x).map_err(|_| too_long());
+                self.records.push(Located { key: cve_key(id), group, row, start: at(start)?, sep: at(start + p)?, end: at(end)? });
+            }
+            start = end + CVE_SEP.len_utf8();
+        }
+        self.rows.push((group, all));
+        Ok(())
+    }
+
+    fn text(&self, r: &Located) -> (&str, &str) {
+        let all = self.rows.get(r.row as usize).map(|x| x.1.as_str()).unwrap_or_default();
+        let id = all.get(r.start as usize..r.sep as usize).unwrap_or_default();
+        let entry = all.get(r.sep as usize + ID_SEP.len_utf8()..r.end as usize).unwrap_or_default();
+        (id, entry)
+    }
+}
 
 /// A candidate CVE: its id and, per product of the inventory it names, the index entry.
 struct CandidateCve<'a> {
     id: &'a str,
-    parts: Vec<(u32, &'a str)>,
+    parts: &'a [(u32, &'a str)],
 }
 
 impl CandidateCve<'_> {
@@ -477,35 +574,26 @@ impl CandidateCve<'_> {
     }
 }
 
-/// The candidate CVEs of the index rows, sorted by year and number.
-fn candidate_cves(rows: &IndexRows) -> Vec<CandidateCve<'_>> {
-    // Sorted by (year, number) first: comparing integers, not strings, for hundreds of
-    // thousands of rows. Ids of another shape sort last, by text.
-    let key = |id: &str| -> u64 {
-        let parse = || {
-            let (year, number) = id.strip_prefix("CVE-")?.split_once('-')?;
-            let (year, number): (u64, u64) = (year.parse().ok()?, number.parse().ok()?);
-            (year < 1 << 20 && number < 1 << 40).then_some(year << 40 | number)
-        };
-        parse().unwrap_or(u64::MAX)
-    };
-    let mut items: Vec<(u64, &str, u32, &str)> = Vec::new();
-    for (g, all) in rows {
-        for rec in all.split(CVE_SEP) {
-            if let Some((id, entry)) = rec.split_once(ID_SEP) {
-                items.push((key(id), id, *g, entry));
-            }
+/// A candidate CVE's id and its run of parts.
+type CveRun<'a> = (&'a str, std::ops::Range<usize>);
+
+/// The candidate CVEs of the index rows, sorted by year and number: their parts (product and
+/// entry) one after the other, and per CVE its id and its run of parts.
+fn candidate_parts(rows: &mut IndexRows) -> (Vec<(u32, &str)>, Vec<CveRun<'_>>) {
+    let mut records = std::mem::take(&mut rows.records);
+    let rows = &*rows;
+    records.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| rows.text(a).0.cmp(rows.text(b).0)).then(a.group.cmp(&b.group)));
+    let mut parts: Vec<(u32, &str)> = Vec::with_capacity(records.len());
+    let mut cves: Vec<CveRun<'_>> = Vec::new();
+    for r in &records {
+        let (id, entry) = rows.text(r);
+        match cves.last_mut() {
+            Some((last, run)) if *last == id => run.end += 1,
+            _ => cves.push((id, parts.len()..parts.len() + 1)),
         }
+        parts.push((r.group, entry));
     }
-    items.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
-    let mut out: Vec<CandidateCve<'_>> = Vec::new();
-    for (_, id, g, entry) in items {
-        match out.last_mut() {
-            Some(c) if c.id == id => c.parts.push((g, entry)),
-            _ => out.push(CandidateCve { id, parts: vec![(g, entry)] }),
-        }
-    }
-    out
+    (parts, cves)
 }
 
 /// Candidate asset × CVE pairs: for each CVE, the assets naming one of its products. Counted
@@ -527,7 +615,7 @@ fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], cves: &[Candid
     let mut twice: Vec<u32> = Vec::new();
     for c in cves {
         twice.clear();
-        for (g, _) in &c.parts {
+        for (g, _) in c.parts {
             total += per_group.get(g).copied().unwrap_or(0);
             if c.parts.len() > 1 {
                 twice.extend(shared.get(g).map(Vec::as_slice).unwrap_or_default());
@@ -552,19 +640,22 @@ struct Evaluated {
     items: Vec<(usize, Option<Compiled>, std::ops::Range<usize>)>,
     found: Vec<Found>,
     retry: Vec<usize>,
+    /// The assets of the device sets in `found`, counted as they are found.
+    assets: u64,
 }
 
 /// Matches the assets against candidate CVEs (`positions` in `cves`) in memory: the part the
 /// benchmark times. A CVE is matched from its index entries, or on its configuration tree
 /// (`trees`: id and JSON as stored) when an entry says so. The machine's cores (two at most)
 /// take blocks of CVEs in turn.
-fn evaluate_cves(inventory: &Inventory, cves: &[CandidateCve<'_>], positions: &[usize], trees: &HashMap<String, String>) -> Result<Vec<Evaluated>> {
+fn evaluate_cves(inventory: &Inventory, set_sizes: &[u32], cves: &[CandidateCve<'_>], positions: &[usize], trees: &HashMap<String, String>) -> Result<Vec<Evaluated>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     const BLOCK: usize = 256;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
     let next = AtomicUsize::new(0);
     let run = || -> Result<Evaluated> {
         let mut scratch = inventory.scratch();
+        let mut buffers = mamori_vuln::matcher::Decoded::default();
         let mut out = Evaluated::default();
         loop {
             let block = next.fetch_add(1, Ordering::Relaxed);
@@ -576,11 +667,13 @@ fn evaluate_cves(inventory: &Inventory, cves: &[CandidateCve<'_>], positions: &[
                     let compiled = Compiled::new(decode(c.id, json)?);
                     inventory.evaluate(&compiled, &c.groups(), &mut scratch, &mut out.found);
                     out.items.push((i, Some(compiled), start..out.found.len()));
-                } else if c.needs_tree() || inventory.evaluate_indexed(&c.parts, &mut scratch, &mut out.found).is_err() {
+                } else if c.needs_tree() || inventory.evaluate_indexed_with(c.parts, &mut scratch, &mut buffers, &mut out.found).is_err() {
                     out.retry.push(i);
                 } else {
                     out.items.push((i, None, start..out.found.len()));
                 }
+                let found = out.found.get(start..).unwrap_or_default();
+                out.assets += found.iter().map(|f| u64::from(set_sizes.get(f.set as usize).copied().unwrap_or(0))).sum::<u64>();
             }
         }
         Ok(out)
@@ -693,36 +786,62 @@ impl Store {
         Ok(out)
     }
 
-    /// Every asset with its CPE names, exposure and reachability.
-    pub async fn match_assets(&self) -> Result<Vec<MatchAsset>> {
-        let rows = sqlx::query("SELECT id, name, internet_facing FROM assets ORDER BY id").fetch_all(self.pool()).await?;
-        let mut assets = Vec::with_capacity(rows.len());
-        let mut index = HashMap::new();
-        for r in &rows {
-            let id: Id = r.try_get(0)?;
-            index.insert(id, assets.len());
-            assets.push(MatchAsset { id, name: r.try_get(1)?, cpes: Vec::new(), internet_facing: get_bool(r, "internet_facing")?, patient_reachable: false });
-        }
-        let mut seen: BTreeSet<(Id, String)> = BTreeSet::new();
-        for r in sqlx::query("SELECT asset_id, cpe FROM software WHERE cpe IS NOT NULL").fetch_all(self.pool()).await? {
-            let id: Id = r.try_get(0)?;
-            let s: String = r.try_get(1)?;
-            if let (Some(&i), Ok(cpe)) = (index.get(&id), Cpe::parse(&s))
-                && seen.insert((id, cpe.to_fs()))
-                && let Some(a) = assets.get_mut(i)
-            {
-                a.cpes.push(DeviceCpe::new(cpe, true));
+    /// Rows of `from` (the rest of a query: a table and its condition) read as one aggregated
+    /// text, each value (`exprs`, none NULL) written as its length in bytes, `:`, and the value.
+    /// The driver's cost is per row: ten thousand assets' rows one by one cost a tenth of a second.
+    async fn packed_rows(&self, exprs: &[&str], from: &str) -> Result<Vec<Vec<String>>> {
+        let (agg, len) = match self.backend() {
+            crate::Backend::Sqlite => ("group_concat", "length(CAST(CAST({} AS TEXT) AS BLOB))"),
+            crate::Backend::Postgres => ("string_agg", "octet_length(CAST({} AS TEXT))"),
+        };
+        let fields: Vec<String> = exprs.iter().map(|e| format!("{} || ':' || CAST({e} AS TEXT)", len.replace("{}", e))).collect();
+        let sql = format!("SELECT {agg}({}, '') FROM {from}", fields.join(" || "));
+        let all: Option<String> = sqlx::query_scalar(&sql).fetch_one(self.pool()).await?;
+        let all = all.unwrap_or_default();
+        let bad = || StoreError::Format(format!("{from}: unreadable packed row"));
+        let mut out = Vec::new();
+        let mut row = Vec::with_capacity(exprs.len());
+        let mut rest = all.as_str();
+        while !rest.is_empty() {
+            let (n, tail) = rest.split_once(':').ok_or_else(bad)?;
+            let n: usize = n.parse().map_err(|_| bad())?;
+            row.push(tail.get(..n).ok_or_else(bad)?.to_owned());
+            rest = tail.get(n..).ok_or_else(bad)?;
+            if row.len() == exprs.len() {
+                out.push(std::mem::replace(&mut row, Vec::with_capacity(exprs.len())));
             }
         }
-        for r in sqlx::query("SELECT asset_id, cpe, state FROM asset_cpes WHERE state <> 'rejected'").fetch_all(self.pool()).await? {
-            let id: Id = r.try_get(0)?;
-            let s: String = r.try_get(1)?;
-            let state: String = r.try_get(2)?;
-            if let (Some(&i), Ok(cpe)) = (index.get(&id), Cpe::parse(&s))
-                && seen.insert((id, cpe.to_fs()))
+        if !row.is_empty() {
+            return Err(bad());
+        }
+        Ok(out)
+    }
+
+    /// Every asset with its CPE names, exposure and reachability.
+    pub async fn match_assets(&self) -> Result<Vec<MatchAsset>> {
+        let int = |s: &str| s.parse::<i64>().map_err(|_| StoreError::Format(format!("assets: not a number: {s}")));
+        let mut rows = self.packed_rows(&["id", "internet_facing", "name"], "assets").await?;
+        rows.sort_by_cached_key(|r| r.first().and_then(|id| id.parse::<i64>().ok()));
+        let mut assets = Vec::with_capacity(rows.len());
+        let mut index = HashMap::new();
+        for r in rows {
+            let [id, facing, name] = <[String; 3]>::try_from(r).map_err(|_| StoreError::Format("assets: unreadable packed row".into()))?;
+            let id: Id = int(&id)?;
+            index.insert(id, assets.len());
+            assets.push(MatchAsset { id, name, cpes: Vec::new(), internet_facing: int(&facing)? != 0, patient_reachable: false });
+        }
+        let mut seen: HashSet<(Id, String), foldhash::fast::RandomState> = HashSet::default();
+        let software = self.packed_rows(&["asset_id", "cpe"], "software WHERE cpe IS NOT NULL").await?;
+        let suggested = self.packed_rows(&["asset_id", "cpe", "state"], "asset_cpes WHERE state <> 'rejected'").await?;
+        for r in software.iter().chain(&suggested) {
+            let (Some(id), Some(s)) = (r.first(), r.get(1)) else { continue };
+            // Software names are confirmed; suggestions only once the manager confirmed them.
+            let confirmed = r.get(2).is_none_or(|state| state == "confirmed");
+            if let (Some(&i), Ok(cpe)) = (index.get(&int(id)?), Cpe::parse(s))
+                && seen.insert((int(id)?, cpe.to_fs()))
                 && let Some(a) = assets.get_mut(i)
             {
-                a.cpes.push(DeviceCpe::new(cpe, state == "confirmed"));
+                a.cpes.push(DeviceCpe::new(cpe, confirmed));
             }
         }
         // Reachable from the patient/guest Wi-Fi: in a patient Wi-Fi segment, or in a segment
@@ -749,38 +868,35 @@ impl Store {
     }
 
     /// The matching index of the inventory's products: the CVEs whose vulnerable criteria name
-    /// one of them, with their index entries. A few batched queries, one row per product (the
-    /// CVEs aggregated): hundreds of thousands of rows one by one cost seconds.
+    /// one of them, with their index entries. One row per product, aggregated at import
+    /// (`vuln_product_entries`; stale ones are rebuilt first): reading one row per product and
+    /// CVE costs a third of a second at full NVD size in SQLite's row machinery alone.
     async fn match_index(&self, inventory: &Inventory) -> Result<IndexRows> {
+        use futures_util::TryStreamExt;
+        self.refresh_product_entries().await?;
         let products = inventory.products();
-        let mut out = Vec::new();
+        let mut out = IndexRows::default();
         let backend = self.backend();
-        let (agg, chr) = match backend {
-            crate::Backend::Sqlite => ("group_concat", "char"),
-            crate::Backend::Postgres => ("string_agg", "chr"),
-        };
         for chunk in products.chunks(500) {
             let pairs: Vec<String> = (0..chunk.len()).map(|i| format!("({})", batch_placeholders(backend, 2 * i + 1, 2))).collect();
-            // A correlated subquery per product: SQLite then searches the primary key per
-            // product (a join or `IN (VALUES …)` scans the whole table or sorts it).
+            // A correlated subquery per product: the primary key is searched per product (a
+            // join or `IN (VALUES …)` may scan the whole table).
             let sql = format!(
-                "WITH p (v, pr) AS (VALUES {}) SELECT p.v, p.pr, (SELECT {agg}(c.cve_id || {chr}({}) || COALESCE(c.criteria, '{}'), {chr}({})) \
-                 FROM vuln_cve_products c WHERE c.vendor = p.v AND c.product = p.pr) FROM p",
+                "WITH p (v, pr) AS (VALUES {}) SELECT p.v, p.pr, (SELECT e.entries FROM vuln_product_entries e WHERE e.vendor = p.v AND e.product = p.pr) FROM p",
                 pairs.join(", "),
-                u32::from(ID_SEP),
-                index::TREE,
-                u32::from(CVE_SEP),
             );
             let mut q = sqlx::query(&sql);
             for (v, p, _) in chunk {
                 q = q.bind((*v).to_owned()).bind((*p).to_owned());
             }
-            for r in q.fetch_all(self.pool()).await? {
+            // Row by row as they come: locating the records overlaps the database's reading.
+            let mut stream = q.fetch(self.pool());
+            while let Some(r) = stream.try_next().await? {
                 let v: String = r.try_get(0)?;
                 let p: String = r.try_get(1)?;
                 let all: Option<String> = r.try_get(2)?;
                 if let (Some(g), Some(all)) = (inventory.product(&v, &p), all) {
-                    out.push((g, all));
+                    out.push(g, all)?;
                 }
             }
         }
@@ -829,6 +945,12 @@ impl Store {
     /// Vendor statements and JVN advisories for the assets' products.
     async fn statement_hits(&self, assets: &[MatchAsset], hits: &mut Hits) -> Result<u64> {
         let mut cleared = 0;
+        // Most databases hold no vendor statements or no JVN data: skip the per-product lookups.
+        let statements: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_statements").fetch_one(self.pool()).await?;
+        let jvn: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_jvn_products").fetch_one(self.pool()).await?;
+        if statements == 0 && jvn == 0 {
+            return Ok(0);
+        }
         let mut by_product: BTreeMap<(String, String), Vec<(usize, Cpe)>> = BTreeMap::new();
         for (i, a) in assets.iter().enumerate() {
             for d in &a.cpes {
@@ -838,9 +960,6 @@ impl Store {
             }
         }
         let mut remove: BTreeSet<(usize, String)> = BTreeSet::new();
-        // Most databases hold no vendor statements or no JVN data: skip the per-product lookups.
-        let statements: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_statements").fetch_one(self.pool()).await?;
-        let jvn: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_jvn_products").fetch_one(self.pool()).await?;
         for ((v, p), who) in by_product.iter().filter(|_| statements > 0) {
             let rows = sqlx::query(
                 "SELECT s.cve_id, s.version, s.version_range, s.status, s.justification, s.cpe, s.product_name, d.publisher, d.tracking_id \
@@ -999,10 +1118,12 @@ impl Store {
         let (sets, members) = device_sets(&assets);
         let inventory = Inventory::new(sets);
         let load_ms = ms(t0);
+        tracing::debug!(ms = ms(t0), "match: inventory built");
         let t1 = std::time::Instant::now();
-        let rows = self.match_index(&inventory).await?;
+        let mut rows = self.match_index(&inventory).await?;
         tracing::debug!(ms = ms(t1), "match: index read");
-        let cves = candidate_cves(&rows);
+        let (entries, spans) = candidate_parts(&mut rows);
+        let cves: Vec<CandidateCve<'_>> = spans.into_iter().map(|(id, run)| CandidateCve { id, parts: entries.get(run).unwrap_or_default() }).collect();
         tracing::debug!(ms = ms(t1), "match: candidates grouped");
         // CVEs the index leaves to their configuration tree.
         let tree_ids: Vec<&str> = cves.iter().filter(|c| c.needs_tree()).map(|c| c.id).collect();
@@ -1012,14 +1133,15 @@ impl Store {
         let candidates_ms = ms(t1);
         let t2 = std::time::Instant::now();
         let all: Vec<usize> = (0..cves.len()).collect();
-        let mut parts = evaluate_cves(&inventory, &cves, &all, &trees)?;
+        let set_sizes: Vec<u32> = members.iter().map(|m| u32::try_from(m.len()).unwrap_or(u32::MAX)).collect();
+        let mut parts = evaluate_cves(&inventory, &set_sizes, &cves, &all, &trees)?;
         tracing::debug!(ms = ms(t2), found = parts.iter().map(|p| p.found.len()).sum::<usize>(), "match: evaluated");
         // Entries that could not answer (damaged, or written by another version): their trees.
         let retry: Vec<usize> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.retry)).collect();
         if !retry.is_empty() {
             let ids: Vec<&str> = retry.iter().filter_map(|&i| cves.get(i).map(|c| c.id)).collect();
             trees = self.cve_configurations_raw(&ids).await?.into_iter().collect();
-            parts.extend(evaluate_cves(&inventory, &cves, &retry, &trees)?);
+            parts.extend(evaluate_cves(&inventory, &set_sizes, &cves, &retry, &trees)?);
         }
         drop(trees);
         let mut order: Vec<(usize, usize, usize)> = Vec::new();
@@ -1028,13 +1150,17 @@ impl Store {
         }
         order.sort_unstable();
         let mut hits = Hits::new(members, inventory);
+        hits.vulns.names.reserve(order.len());
+        hits.by_vuln.reserve(order.len());
+        hits.compiled.reserve(order.len());
         for (i, p, k) in order {
             let (Some(c), Some(part)) = (cves.get(i), parts.get_mut(p)) else { continue };
             let Some((_, compiled, run)) = part.items.get_mut(k) else { continue };
             if run.start == run.end {
                 continue;
             }
-            let vuln = hits.intern_vuln(c.id);
+            // Each candidate CVE once, in order: numbered without a lookup.
+            let vuln = hits.push_candidate(c.id);
             if let (Some(h), Ok(part), Ok(start), Ok(end)) = (hits.by_vuln.get_mut(vuln as usize), u32::try_from(p), u32::try_from(run.start), u32::try_from(run.end)) {
                 (h.part, h.run) = (part, start..end);
             }
@@ -1042,17 +1168,21 @@ impl Store {
                 *slot = compiled.take();
             }
         }
+        hits.nvd_assets = parts.iter().map(|p| p.assets).sum();
         hits.nvd = parts.into_iter().map(|p| p.found).collect();
         drop(cves);
+        drop(entries);
         drop(rows);
         tracing::debug!(ms = ms(t2), "match: hits built");
         let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;
+        tracing::debug!(ms = ms(t2), "match: statements applied");
+        let matched = hits.len();
         let evaluate_ms = ms(t2);
         let mut summary = MatchSummary {
             assets: assets.len() as u64,
             assets_with_cpe: assets.iter().filter(|a| !a.cpes.is_empty()).count() as u64,
             candidates: candidate_pairs,
-            matched: hits.len(),
+            matched,
             vendor_cleared,
             load_ms,
             candidates_ms,

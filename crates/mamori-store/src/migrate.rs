@@ -65,10 +65,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_platform_index.sql"),
         postgres: include_str!("../migrations/postgres/0008_platform_index.sql"),
     },
+    Migration {
+        version: 9,
+        name: "product_entries",
+        sqlite: include_str!("../migrations/sqlite/0009_product_entries.sql"),
+        postgres: include_str!("../migrations/postgres/0009_product_entries.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Arbitrary constant naming mamori's advisory lock on PostgreSQL.
 const PG_MIGRATION_LOCK: i64 = 0x6d61_6d6f_7269;

@@ -294,13 +294,16 @@ impl Store {
         let mut counts = FeedImportCounts { kind: Some(kind), source: source.to_owned(), ..FeedImportCounts::default() };
         let mut cleared = false;
         let mut done: Option<FeedRun> = None;
+        // Products whose matching index rows this file changes: their aggregates are stale.
+        let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
         while let Some(batch) = rx.recv().await {
             match batch {
-                FeedBatch::Cves(records) => self.write_cves(&mut tx, backend, records, &mut counts).await?,
+                FeedBatch::Cves(records) => self.write_cves(&mut tx, backend, records, &mut counts, &mut touched).await?,
                 FeedBatch::Rejected(ids) => {
                     for chunk in ids.chunks(500) {
                         let ph = batch_placeholders(backend, 1, chunk.len());
                         let existing = self.old_products(&mut tx, chunk).await?;
+                        touched.extend(existing.iter().map(|(v, p, _)| (v.clone(), p.clone())));
                         delete_products(&mut tx, backend, &existing).await?;
                         let sql = format!("DELETE FROM vuln_cves WHERE id IN ({ph})");
                         let mut q = sqlx::query(&sql);
@@ -370,6 +373,7 @@ impl Store {
         };
         counts.skipped = run.skipped;
         counts.feed_date = run.feed_date.clone();
+        mark_products_dirty(&mut tx, backend, touched).await?;
         sqlx::query(
             "INSERT INTO vuln_feed_runs (kind, source, sha256, feed_date, imported_at, imported_by, records, skipped, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -416,7 +420,7 @@ impl Store {
         Ok(out)
     }
 
-    async fn write_cves(&self, tx: &mut WriteTx<'_>, backend: Backend, records: Vec<CveRecord>, counts: &mut FeedImportCounts) -> Result<()> {
+    async fn write_cves(&self, tx: &mut WriteTx<'_>, backend: Backend, records: Vec<CveRecord>, counts: &mut FeedImportCounts, touched: &mut BTreeSet<(String, String)>) -> Result<()> {
         counts.records += records.len() as u64;
         for chunk in records.chunks(rows_per_statement(12)) {
             let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
@@ -458,10 +462,16 @@ impl Store {
                     None => counts.inserted += 1,
                 }
                 rows.push(cve_row(r)?);
-                products.extend(mamori_vuln::index::entries(&r.configurations).into_iter().map(|(v, p, e)| vec![t(v), t(p), t(r.id.clone()), t(e)]));
+                for (v, p, e) in mamori_vuln::index::entries(&r.configurations) {
+                    if !touched.contains(&(v.clone(), p.clone())) {
+                        touched.insert((v.clone(), p.clone()));
+                    }
+                    products.push(vec![t(v), t(p), t(r.id.clone()), t(e)]);
+                }
             }
             if !replaced.is_empty() {
                 let old = self.old_products(tx, &replaced).await?;
+                touched.extend(old.iter().map(|(v, p, _)| (v.clone(), p.clone())));
                 delete_products(tx, backend, &old).await?;
             }
             insert_rows(
@@ -680,6 +690,58 @@ impl Store {
     pub async fn sync_state(&self, kind: FeedKind) -> Result<Option<Value>> {
         let s: Option<String> = sqlx::query_scalar("SELECT state FROM vuln_sync_state WHERE kind = $1").bind(kind.code()).fetch_optional(self.pool()).await?;
         Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
+    }
+}
+
+/// Marks products whose `vuln_cve_products` rows changed in this transaction: their aggregated
+/// entries are rebuilt before matching reads them ([`Store::refresh_product_entries`]).
+async fn mark_products_dirty(tx: &mut WriteTx<'_>, backend: Backend, touched: BTreeSet<(String, String)>) -> Result<()> {
+    let rows = touched.into_iter().map(|(v, p)| vec![t(v), t(p)]).collect();
+    insert_rows(tx, backend, "INSERT INTO vuln_product_dirty (vendor, product)", "ON CONFLICT (vendor, product) DO NOTHING", 2, rows).await
+}
+
+impl Store {
+    /// Rebuilds the aggregated matching index entries (`vuln_product_entries`, one row per
+    /// product) of the products marked dirty, in one transaction; returns how many. A no-op
+    /// when none is marked. Matching calls it before reading; the CLI after a feed import, so
+    /// that the cost falls on the import.
+    pub async fn refresh_product_entries(&self) -> Result<u64> {
+        let dirty: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_product_dirty").fetch_one(self.pool()).await?;
+        if dirty == 0 {
+            return Ok(0);
+        }
+        let products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_product_entries").fetch_one(self.pool()).await?;
+        let mut tx = self.write_tx().await?;
+        let (agg, chr, order) = match self.backend() {
+            Backend::Sqlite => ("group_concat", "char", ""),
+            Backend::Postgres => ("string_agg", "chr", " ORDER BY c.cve_id"),
+        };
+        let entry = format!(
+            "{agg}(c.cve_id || {chr}({}) || COALESCE(c.criteria, '{}'), {chr}({}){order})",
+            u32::from(crate::findings::ID_SEP),
+            mamori_vuln::index::TREE,
+            u32::from(crate::findings::CVE_SEP)
+        );
+        // Many products (a full load): one pass over the whole table in key order, without a
+        // sort; a few: each product's rows by key.
+        let select = if dirty * 4 > products {
+            format!(
+                "SELECT c.vendor, c.product, {entry} FROM vuln_cve_products c WHERE EXISTS \
+                 (SELECT 1 FROM vuln_product_dirty d WHERE d.vendor = c.vendor AND d.product = c.product) GROUP BY c.vendor, c.product"
+            )
+        } else {
+            format!(
+                "SELECT c.vendor, c.product, {entry} FROM vuln_product_dirty d JOIN vuln_cve_products c \
+                 ON c.vendor = d.vendor AND c.product = d.product GROUP BY c.vendor, c.product"
+            )
+        };
+        sqlx::query("DELETE FROM vuln_product_entries WHERE EXISTS (SELECT 1 FROM vuln_product_dirty d WHERE d.vendor = vuln_product_entries.vendor AND d.product = vuln_product_entries.product)")
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query(&format!("INSERT INTO vuln_product_entries (vendor, product, entries) {select}")).execute(&mut *tx.tx).await?;
+        sqlx::query("DELETE FROM vuln_product_dirty").execute(&mut *tx.tx).await?;
+        tx.commit().await?;
+        Ok(u64::try_from(dirty).unwrap_or(0))
     }
 }
 

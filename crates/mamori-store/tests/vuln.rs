@@ -114,6 +114,9 @@ async fn findings(store: &Store) -> Vec<(String, String, Confidence, String)> {
     out
 }
 
+/// Marks every product's aggregated index entries stale (after rows were edited directly).
+const STALE: &str = "INSERT INTO vuln_product_dirty (vendor, product) SELECT DISTINCT vendor, product FROM vuln_cve_products WHERE true ON CONFLICT (vendor, product) DO NOTHING";
+
 #[tokio::test]
 async fn the_matching_index_the_trees_and_the_upgrade_backfill_agree() {
     for (backend, db) in fresh_databases().await {
@@ -130,14 +133,19 @@ async fn the_matching_index_the_trees_and_the_upgrade_backfill_agree() {
         // matched on their trees, with the same result.
         mamori_store::testing::execute(&store, "UPDATE vuln_cve_products SET criteria = NULL WHERE cve_id < 'CVE-2023'").await.unwrap();
         mamori_store::testing::execute(&store, "UPDATE vuln_cve_products SET criteria = '9\u{1f}x' WHERE cve_id >= 'CVE-2023'").await.unwrap();
+        // Written behind the importer's back: the products' aggregates are marked stale by hand.
+        mamori_store::testing::execute(&store, STALE).await.unwrap();
         mamori_store::testing::execute(&store, "DELETE FROM vuln_findings").await.unwrap();
         let from_trees = store.match_vulnerabilities_with("test", TODAY, 7, true).await.unwrap();
+        // The aggregates now carry those rows ('!' for no entry): matching read them.
+        let unindexed = "SELECT COUNT(*) FROM vuln_product_entries WHERE entries LIKE '%!%'";
+        assert!(mamori_store::testing::scalar(&store, unindexed).await.unwrap() > 0, "{backend}");
         assert_eq!((from_trees.matched, from_trees.candidates), (from_index.matched, from_index.candidates), "{backend}");
         store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
         assert_eq!(findings(&store).await, expected, "{backend}");
 
         // A database of schema v6 gets its index written when it is opened by this version.
-        mamori_store::testing::execute(&store, "ALTER TABLE vuln_cve_products DROP COLUMN criteria; DELETE FROM mamori_migrations WHERE version = 7")
+        mamori_store::testing::execute(&store, "ALTER TABLE vuln_cve_products DROP COLUMN criteria; DELETE FROM mamori_migrations WHERE version = 7; DROP TABLE vuln_product_entries; DROP TABLE vuln_product_dirty; DELETE FROM mamori_migrations WHERE version = 9")
             .await
             .unwrap();
         drop(store);
@@ -154,7 +162,9 @@ async fn the_matching_index_the_trees_and_the_upgrade_backfill_agree() {
         mamori_store::testing::execute(&store, "UPDATE vuln_cve_products SET criteria = '!' WHERE cve_id = 'CVE-2022-40684' OR cve_id LIKE 'CVE-2023-%'")
             .await
             .unwrap();
-        mamori_store::testing::execute(&store, "DELETE FROM mamori_migrations WHERE version = 8").await.unwrap();
+        mamori_store::testing::execute(&store, "DELETE FROM mamori_migrations WHERE version = 8; DROP TABLE vuln_product_entries; DROP TABLE vuln_product_dirty; DELETE FROM mamori_migrations WHERE version = 9")
+            .await
+            .unwrap();
         drop(store);
         let store = Store::open(&db.url, OpenMode::Existing).await.unwrap();
         assert_eq!(mamori_store::testing::scalar(&store, tree).await.unwrap(), left, "{backend}");
@@ -179,10 +189,15 @@ async fn newer_records_replace_older_and_rejected_records_leave() {
         // A newer copy whose ranges no longer cover 7.2.4 (say NVD corrected them): the finding
         // goes; an older copy imported afterwards does not bring it back.
         let newer = orig.replace("2025-10-24T12:54:44.420", "2026-11-24T00:00:00.000").replace("\"7.2.7\"", "\"7.2.3\"");
+        let dirty = "SELECT COUNT(*) FROM vuln_product_dirty";
+        assert_eq!(mamori_store::testing::scalar(&store, dirty).await.unwrap(), 0, "{backend}: matching rebuilt the aggregates");
         let c = store.import_feed_input("test", FeedInput::Bytes { name: "mod.json".into(), data: page(&[&newer], 1) }).await.unwrap();
         assert_eq!(c.updated, 1, "{backend}");
+        // The import marks the CVE's products; matching rebuilds their aggregates first.
+        assert!(mamori_store::testing::scalar(&store, dirty).await.unwrap() > 0, "{backend}");
         let m = store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
         assert_eq!(m.gone, 1, "{backend}: {m:?}");
+        assert_eq!(mamori_store::testing::scalar(&store, dirty).await.unwrap(), 0, "{backend}");
         let c = store.import_feed_input("test", FeedInput::Bytes { name: "old.json".into(), data: page(&[&orig], 1) }).await.unwrap();
         assert_eq!((c.updated, c.unchanged), (0, 1), "{backend}");
         let all = store.list_findings(&FindingFilter { all: true, ..FindingFilter::default() }).await.unwrap();
@@ -196,6 +211,10 @@ async fn newer_records_replace_older_and_rejected_records_leave() {
         let c = store.import_feed_input("test", FeedInput::Bytes { name: "rej.json".into(), data: page(&[&rejected], 1) }).await.unwrap();
         assert_eq!(c.removed, 1, "{backend}: {c:?}");
         assert!(store.vuln_detail("CVE-2024-21762").await.unwrap().description.is_none(), "{backend}");
+        // Its products' aggregates lose it: no candidate pair names it any more.
+        store.refresh_product_entries().await.unwrap();
+        let left = "SELECT COUNT(*) FROM vuln_product_entries WHERE entries LIKE '%CVE-2024-21762%'";
+        assert_eq!(mamori_store::testing::scalar(&store, left).await.unwrap(), 0, "{backend}");
     }
 }
 

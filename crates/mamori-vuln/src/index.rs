@@ -186,6 +186,41 @@ pub(crate) enum Name<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NeedsTree;
 
+/// The fields of `s` between ASCII separators. Fields are short: a byte loop beats the
+/// general searcher's setup, and entries are read for every candidate when matching.
+fn fields(s: &str, sep: char) -> impl Iterator<Item = &str> {
+    let sep = u8::try_from(sep).unwrap_or(0);
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == sep) {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// `s` split at its first ASCII separator.
+fn split1(s: &str, sep: char) -> Option<(&str, &str)> {
+    let sep = u8::try_from(sep).ok()?;
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// A decimal number of an entry's positions (digits only, as written).
+fn number(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(s.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0')))
+}
+
 /// A platform record as read back: configuration, its vulnerable node, the JSON.
 pub(crate) type PlatformRecord<'a> = (u32, usize, &'a str);
 
@@ -195,15 +230,15 @@ pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>
     if entry == TREE {
         return Err(NeedsTree);
     }
-    for record in entry.split(RECORD).filter(|r| !r.is_empty()) {
-        if let Some((ci, rest)) = record.split_once(FIELD)
-            && let Some((vn, json)) = rest.strip_prefix(PLATFORM).and_then(|r| r.split_once(FIELD))
+    for record in fields(entry, RECORD).filter(|r| !r.is_empty()) {
+        if let Some((ci, rest)) = split1(record, FIELD)
+            && let Some((vn, json)) = rest.strip_prefix(PLATFORM).and_then(|r| split1(r, FIELD))
         {
             platforms.push((ci.parse().map_err(|_| NeedsTree)?, vn.parse().map_err(|_| NeedsTree)?, json));
             continue;
         }
-        let mut f = record.split(FIELD);
-        let mut int = || f.next().and_then(|x| x.parse::<u32>().ok()).ok_or(NeedsTree);
+        let mut f = fields(record, FIELD);
+        let mut int = || f.next().and_then(number).ok_or(NeedsTree);
         let (configuration, node, index) = (int()?, int()?, int()?);
         let name = f.next().ok_or(NeedsTree)?;
         let mut bound = || f.next().map(|b| (!b.is_empty()).then_some(b)).ok_or(NeedsTree);

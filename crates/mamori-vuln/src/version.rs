@@ -53,34 +53,45 @@ enum Seg {
 
 /// Numbers and letter runs; separators (`.`, `-`, `_`, `+`, `,`, spaces) only split.
 fn segments(s: &str) -> Vec<Seg> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut digits = false;
-    let push = |cur: &mut String, digits: bool, out: &mut Vec<Seg>| {
-        if cur.is_empty() {
-            return;
+    // Runs over every bound of every candidate criterion when matching: numbers are read as
+    // they are scanned, and only letter runs allocate.
+    let mut out = Vec::with_capacity(4);
+    let mut num: Option<u64> = None;
+    let mut overflow = false;
+    let mut alpha = String::new();
+    let flush_num = |num: &mut Option<u64>, overflow: &mut bool, out: &mut Vec<Seg>| {
+        if let Some(n) = num.take() {
+            out.push(Seg::Num(if *overflow { u64::MAX } else { n }));
         }
-        let text = std::mem::take(cur);
-        out.push(if digits { Seg::Num(text.parse().unwrap_or(u64::MAX)) } else { Seg::Alpha(text.to_lowercase()) });
+        *overflow = false;
+    };
+    let flush_alpha = |alpha: &mut String, out: &mut Vec<Seg>| {
+        if !alpha.is_empty() {
+            let text = std::mem::take(alpha);
+            out.push(Seg::Alpha(if text.is_ascii() { text.to_ascii_lowercase() } else { text.to_lowercase() }));
+        }
     };
     for c in s.chars() {
-        if c.is_ascii_digit() {
-            if !digits {
-                push(&mut cur, digits, &mut out);
+        if let Some(d) = c.to_digit(10).filter(|_| c.is_ascii_digit()) {
+            flush_alpha(&mut alpha, &mut out);
+            let n = num.unwrap_or(0);
+            match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d))) {
+                Some(n) => num = Some(n),
+                None => {
+                    num = Some(n);
+                    overflow = true;
+                }
             }
-            digits = true;
-            cur.push(c);
         } else if c.is_alphanumeric() {
-            if digits {
-                push(&mut cur, digits, &mut out);
-            }
-            digits = false;
-            cur.push(c);
+            flush_num(&mut num, &mut overflow, &mut out);
+            alpha.push(c);
         } else {
-            push(&mut cur, digits, &mut out);
+            flush_num(&mut num, &mut overflow, &mut out);
+            flush_alpha(&mut alpha, &mut out);
         }
     }
-    push(&mut cur, digits, &mut out);
+    flush_num(&mut num, &mut overflow, &mut out);
+    flush_alpha(&mut alpha, &mut out);
     out
 }
 
@@ -381,6 +392,20 @@ mod tests {
 
     fn ord(scheme: Scheme, a: &str, b: &str) -> Option<Ordering> {
         compare(scheme, a, b).ordering
+    }
+
+    #[test]
+    fn segments_split_numbers_and_letter_runs() {
+        use Seg::{Alpha, Num};
+        let a = |s: &str| Alpha(s.to_owned());
+        assert_eq!(segments("1.10.2rc1"), vec![Num(1), Num(10), Num(2), a("rc"), Num(1)]);
+        assert_eq!(segments("V5.36(ABPS.0)"), vec![a("v"), Num(5), Num(36), a("abps"), Num(0)]);
+        assert_eq!(segments("007"), vec![Num(7)]);
+        assert_eq!(segments(""), vec![]);
+        // A run too long for 64 bits saturates, and the next run starts afresh.
+        assert_eq!(segments("99999999999999999999999.3"), vec![Num(u64::MAX), Num(3)]);
+        // Letters beyond ASCII are letters, lower-cased; digits beyond ASCII are letters too.
+        assert_eq!(segments("2.Ä٣b"), vec![Num(2), a("ä٣b")]);
     }
 
     #[test]

@@ -222,6 +222,9 @@ pub async fn run(store: &Store, lang: Lang, who: &str, a: &SyncArgs) -> CliResul
             }
         }
     }
+    if let Err(e) = store.refresh_product_entries().await {
+        errors.push(e.localized(lang));
+    }
     let summary = if a.no_match || all.is_empty() { None } else { Some(run_match(store, lang, who, a.kev_days, json_out).await?) };
     if json_out {
         output::json(&mut std::io::stdout().lock(), &json!({"files": all, "match": summary, "errors": errors})).map_err(io_fail)?;

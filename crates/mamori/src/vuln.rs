@@ -282,6 +282,8 @@ pub async fn feed(store: &Store, lang: Lang, who: &str, cmd: &FeedCmd) -> CliRes
                     }
                 }
             }
+            // The matching index's per-product aggregates, rebuilt once for all the files.
+            store.refresh_product_entries().await.map_err(fail(lang))?;
             let summary = if a.no_match || counts.is_empty() { None } else { Some(run_match(store, lang, who, a.kev_days, json).await?) };
             if let Some(f) = failed {
                 return Err(f);
