@@ -550,6 +550,14 @@ impl IndexRows {
         Ok(())
     }
 
+    /// Numbers the rows' products (positions in `products`) as the inventory does.
+    fn regroup(&mut self, products: &[(String, String)], inventory: &Inventory) {
+        let group: Vec<u32> = products.iter().map(|(v, p)| inventory.product(v, p).unwrap_or(u32::MAX)).collect();
+        let of = |g: u32| group.get(g as usize).copied().unwrap_or(u32::MAX);
+        self.rows.iter_mut().for_each(|r| r.0 = of(r.0));
+        self.records.iter_mut().for_each(|r| r.group = of(r.group));
+    }
+
     fn text(&self, r: &Located) -> (&str, &str) {
         let all = self.rows.get(r.row as usize).map(|x| x.1.as_str()).unwrap_or_default();
         let id = all.get(r.start as usize..r.sep as usize).unwrap_or_default();
@@ -871,10 +879,11 @@ impl Store {
     /// one of them, with their index entries. One row per product, aggregated at import
     /// (`vuln_product_entries`; stale ones are rebuilt first): reading one row per product and
     /// CVE costs a third of a second at full NVD size in SQLite's row machinery alone.
-    async fn match_index(&self, inventory: &Inventory) -> Result<IndexRows> {
+    /// The rows' products are numbered by their position in `products` (sorted, distinct);
+    /// [`IndexRows::regroup`] numbers them as the inventory does.
+    async fn match_index(&self, products: &[(String, String)]) -> Result<IndexRows> {
         use futures_util::TryStreamExt;
         self.refresh_product_entries().await?;
-        let products = inventory.products();
         let mut out = IndexRows::default();
         let backend = self.backend();
         for chunk in products.chunks(500) {
@@ -886,17 +895,16 @@ impl Store {
                 pairs.join(", "),
             );
             let mut q = sqlx::query(&sql);
-            for (v, p, _) in chunk {
-                q = q.bind((*v).to_owned()).bind((*p).to_owned());
+            for (v, p) in chunk {
+                q = q.bind(v.clone()).bind(p.clone());
             }
             // Row by row as they come: locating the records overlaps the database's reading.
             let mut stream = q.fetch(self.pool());
             while let Some(r) = stream.try_next().await? {
-                let v: String = r.try_get(0)?;
-                let p: String = r.try_get(1)?;
+                let key: (String, String) = (r.try_get(0)?, r.try_get(1)?);
                 let all: Option<String> = r.try_get(2)?;
-                if let (Some(g), Some(all)) = (inventory.product(&v, &p), all) {
-                    out.push(g, all)?;
+                if let (Ok(g), Some(all)) = (products.binary_search(&key), all) {
+                    out.push(u32::try_from(g).unwrap_or(u32::MAX), all)?;
                 }
             }
         }
@@ -1114,14 +1122,25 @@ impl Store {
         let ms = |t: std::time::Instant| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
         let t0 = std::time::Instant::now();
         let assets = self.match_assets().await?;
-        tracing::debug!(ms = ms(t0), "match: assets read");
-        let (sets, members) = device_sets(&assets);
-        let inventory = Inventory::new(sets);
         let load_ms = ms(t0);
-        tracing::debug!(ms = ms(t0), "match: inventory built");
+        tracing::debug!(ms = load_ms, "match: assets read");
         let t1 = std::time::Instant::now();
-        let mut rows = self.match_index(&inventory).await?;
-        tracing::debug!(ms = ms(t1), "match: index read");
+        // The index of the products the assets name is read while the inventory is built (the
+        // database works on its own thread).
+        let mut products: Vec<(String, String)> =
+            assets.iter().flat_map(|a| a.cpes.iter().filter_map(|d| Some((d.cpe.vendor()?, d.cpe.product()?)))).collect();
+        products.sort_unstable();
+        products.dedup();
+        let build = tokio::task::spawn_blocking(move || {
+            let (sets, members) = device_sets(&assets);
+            let inventory = Inventory::new(sets);
+            (assets, members, inventory)
+        });
+        let read = self.match_index(&products).await;
+        let (assets, members, inventory) = build.await.map_err(|e| StoreError::Format(format!("matching: {e}")))?;
+        let mut rows = read?;
+        rows.regroup(&products, &inventory);
+        tracing::debug!(ms = ms(t1), "match: inventory built and index read");
         let (entries, spans) = candidate_parts(&mut rows);
         let cves: Vec<CandidateCve<'_>> = spans.into_iter().map(|(id, run)| CandidateCve { id, parts: entries.get(run).unwrap_or_default() }).collect();
         tracing::debug!(ms = ms(t1), "match: candidates grouped");

@@ -186,33 +186,6 @@ pub(crate) enum Name<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NeedsTree;
 
-/// The fields of `s` between ASCII separators. Fields are short: a byte loop beats the
-/// general searcher's setup, and entries are read for every candidate when matching.
-fn fields(s: &str, sep: char) -> impl Iterator<Item = &str> {
-    let sep = u8::try_from(sep).unwrap_or(0);
-    let mut rest = Some(s);
-    std::iter::from_fn(move || {
-        let r = rest?;
-        match r.bytes().position(|b| b == sep) {
-            Some(i) => {
-                rest = r.get(i + 1..);
-                r.get(..i)
-            }
-            None => {
-                rest = None;
-                Some(r)
-            }
-        }
-    })
-}
-
-/// `s` split at its first ASCII separator.
-fn split1(s: &str, sep: char) -> Option<(&str, &str)> {
-    let sep = u8::try_from(sep).ok()?;
-    let i = s.bytes().position(|b| b == sep)?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
-}
-
 /// A decimal number of an entry's positions (digits only, as written).
 fn number(s: &str) -> Option<u32> {
     if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -230,22 +203,49 @@ pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>
     if entry == TREE {
         return Err(NeedsTree);
     }
-    for record in fields(entry, RECORD).filter(|r| !r.is_empty()) {
-        if let Some((ci, rest)) = split1(record, FIELD)
-            && let Some((vn, json)) = rest.strip_prefix(PLATFORM).and_then(|r| split1(r, FIELD))
-        {
-            platforms.push((ci.parse().map_err(|_| NeedsTree)?, vn.parse().map_err(|_| NeedsTree)?, json));
+    let (field, record) = (FIELD as u8, RECORD as u8);
+    let bytes = entry.as_bytes();
+    let mut pos = 0;
+    // One pass over the entry: each record's fields (eight at most) up to the next record.
+    while pos < bytes.len() {
+        let mut f: [&str; 8] = [""; 8];
+        let mut n = 0;
+        let mut more = false;
+        loop {
+            let rest = bytes.get(pos..).unwrap_or_default();
+            // Fields are short: a byte loop beats a vectorised search's setup.
+            let (len, sep) = match rest.iter().position(|&b| b == field || b == record) {
+                Some(i) => (i, rest.get(i).copied()),
+                None => (rest.len(), None),
+            };
+            let value = entry.get(pos..pos + len).ok_or(NeedsTree)?;
+            match f.get_mut(n) {
+                Some(slot) => *slot = value,
+                None => more = true,
+            }
+            n += 1;
+            pos += len + 1;
+            if sep != Some(field) {
+                break;
+            }
+        }
+        if n == 1 && f[0].is_empty() {
             continue;
         }
-        let mut f = fields(record, FIELD);
-        let mut int = || f.next().and_then(number).ok_or(NeedsTree);
-        let (configuration, node, index) = (int()?, int()?, int()?);
-        let name = f.next().ok_or(NeedsTree)?;
-        let mut bound = || f.next().map(|b| (!b.is_empty()).then_some(b)).ok_or(NeedsTree);
-        let range = Range { start_incl: bound()?, start_excl: bound()?, end_incl: bound()?, end_excl: bound()? };
-        if f.next().is_some() {
+        if n == 3
+            && let Some(vn) = f[1].strip_prefix(PLATFORM)
+        {
+            platforms.push((number(f[0]).ok_or(NeedsTree)?, number(vn).ok_or(NeedsTree)? as usize, f[2]));
+            continue;
+        }
+        if n != 8 || more {
             return Err(NeedsTree);
         }
+        let int = |s: &str| number(s).ok_or(NeedsTree);
+        let (configuration, node, index) = (int(f[0])?, int(f[1])?, int(f[2])?);
+        let name = f[3];
+        let bound = |b: &'a str| (!b.is_empty()).then_some(b);
+        let range = Range { start_incl: bound(f[4]), start_excl: bound(f[5]), end_incl: bound(f[6]), end_excl: bound(f[7]) };
         let name = match name.split_at_checked(1) {
             Some(("F", criteria)) => match Entry::new(criteria) {
                 Some(e) if e.key.is_some() => Name::Full(Box::new(e)),
