@@ -294,8 +294,16 @@ impl Store {
         let mut counts = FeedImportCounts { kind: Some(kind), source: source.to_owned(), ..FeedImportCounts::default() };
         let mut cleared = false;
         let mut done: Option<FeedRun> = None;
-        // Products whose matching index rows this file changes: their aggregates are stale.
+        // Products whose matching index rows this file changes: their aggregates are stale. On
+        // a first load every product is: one mark for all instead of one per product.
         let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
+        let rebuild_all: i64 = sqlx::query_scalar(&format!(
+            "SELECT (SELECT COUNT(*) FROM mamori_meta WHERE key = '{ALL_STALE}') + \
+             (CASE WHEN EXISTS (SELECT 1 FROM vuln_product_entries) OR EXISTS (SELECT 1 FROM vuln_cve_products) THEN 0 ELSE 1 END)"
+        ))
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let rebuild_all = rebuild_all > 0;
         while let Some(batch) = rx.recv().await {
             match batch {
                 FeedBatch::Cves(records) => self.write_cves(&mut tx, backend, records, &mut counts, &mut touched).await?,
@@ -373,7 +381,7 @@ impl Store {
         };
         counts.skipped = run.skipped;
         counts.feed_date = run.feed_date.clone();
-        mark_products_dirty(&mut tx, backend, touched).await?;
+        mark_products_dirty(&mut tx, backend, touched, rebuild_all).await?;
         sqlx::query(
             "INSERT INTO vuln_feed_runs (kind, source, sha256, feed_date, imported_at, imported_by, records, skipped, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -693,9 +701,19 @@ impl Store {
     }
 }
 
+/// The `mamori_meta` key saying every product's aggregated index entries are stale (a first
+/// load, or the upgrade to schema v9).
+pub(crate) const ALL_STALE: &str = "product_entries_stale";
+
 /// Marks products whose `vuln_cve_products` rows changed in this transaction: their aggregated
 /// entries are rebuilt before matching reads them ([`Store::refresh_product_entries`]).
-async fn mark_products_dirty(tx: &mut WriteTx<'_>, backend: Backend, touched: BTreeSet<(String, String)>) -> Result<()> {
+async fn mark_products_dirty(tx: &mut WriteTx<'_>, backend: Backend, touched: BTreeSet<(String, String)>, all: bool) -> Result<()> {
+    if all {
+        if !touched.is_empty() {
+            sqlx::query(&format!("INSERT INTO mamori_meta (key, value) VALUES ('{ALL_STALE}', 'all') ON CONFLICT (key) DO NOTHING")).execute(&mut *tx.tx).await?;
+        }
+        return Ok(());
+    }
     let rows = touched.into_iter().map(|(v, p)| vec![t(v), t(p)]).collect();
     insert_rows(tx, backend, "INSERT INTO vuln_product_dirty (vendor, product)", "ON CONFLICT (vendor, product) DO NOTHING", 2, rows).await
 }
@@ -707,7 +725,8 @@ impl Store {
     /// that the cost falls on the import.
     pub async fn refresh_product_entries(&self) -> Result<u64> {
         let dirty: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_product_dirty").fetch_one(self.pool()).await?;
-        if dirty == 0 {
+        let all: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM mamori_meta WHERE key = '{ALL_STALE}'")).fetch_one(self.pool()).await?;
+        if dirty == 0 && all == 0 {
             return Ok(0);
         }
         let products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_product_entries").fetch_one(self.pool()).await?;
@@ -722,9 +741,11 @@ impl Store {
             mamori_vuln::index::TREE,
             u32::from(crate::findings::CVE_SEP)
         );
-        // Many products (a full load): one pass over the whole table in key order, without a
-        // sort; a few: each product's rows by key.
-        let select = if dirty * 4 > products {
+        // Every product (a first load): the whole table in key order, without a sort; many:
+        // the same pass, keeping the marked ones; a few: each marked product's rows by key.
+        let select = if all > 0 {
+            format!("SELECT c.vendor, c.product, {entry} FROM vuln_cve_products c GROUP BY c.vendor, c.product")
+        } else if dirty * 4 > products {
             format!(
                 "SELECT c.vendor, c.product, {entry} FROM vuln_cve_products c WHERE EXISTS \
                  (SELECT 1 FROM vuln_product_dirty d WHERE d.vendor = c.vendor AND d.product = c.product) GROUP BY c.vendor, c.product"
@@ -735,13 +756,18 @@ impl Store {
                  ON c.vendor = d.vendor AND c.product = d.product GROUP BY c.vendor, c.product"
             )
         };
-        sqlx::query("DELETE FROM vuln_product_entries WHERE EXISTS (SELECT 1 FROM vuln_product_dirty d WHERE d.vendor = vuln_product_entries.vendor AND d.product = vuln_product_entries.product)")
-            .execute(&mut *tx.tx)
-            .await?;
-        sqlx::query(&format!("INSERT INTO vuln_product_entries (vendor, product, entries) {select}")).execute(&mut *tx.tx).await?;
+        let delete = if all > 0 {
+            "DELETE FROM vuln_product_entries"
+        } else {
+            "DELETE FROM vuln_product_entries WHERE EXISTS (SELECT 1 FROM vuln_product_dirty d WHERE d.vendor = vuln_product_entries.vendor AND d.product = vuln_product_entries.product)"
+        };
+        sqlx::query(delete).execute(&mut *tx.tx).await?;
+        let written = sqlx::query(&format!("INSERT INTO vuln_product_entries (vendor, product, entries) {select}")).execute(&mut *tx.tx).await?.rows_affected();
         sqlx::query("DELETE FROM vuln_product_dirty").execute(&mut *tx.tx).await?;
+        sqlx::query(&format!("DELETE FROM mamori_meta WHERE key = '{ALL_STALE}'")).execute(&mut *tx.tx).await?;
         tx.commit().await?;
-        Ok(u64::try_from(dirty).unwrap_or(0))
+        tracing::debug!(products = written, "matching index aggregates rebuilt");
+        Ok(written)
     }
 }
 

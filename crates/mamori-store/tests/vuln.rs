@@ -183,7 +183,12 @@ async fn newer_records_replace_older_and_rejected_records_leave() {
         let store = demo(&db.url).await;
         let orig = std::fs::read_to_string(shared().join("nvd/CVE-2024-21762.json")).unwrap();
         store.import_feed_input("test", FeedInput::Bytes { name: "p1.json".into(), data: page(&[&orig], 1) }).await.unwrap();
+        // A first load marks every product's aggregate stale at once, not product by product.
+        let all_stale = "SELECT COUNT(*) FROM mamori_meta WHERE key = 'product_entries_stale'";
+        assert_eq!(mamori_store::testing::scalar(&store, all_stale).await.unwrap(), 1, "{backend}");
+        assert_eq!(mamori_store::testing::scalar(&store, "SELECT COUNT(*) FROM vuln_product_dirty").await.unwrap(), 0, "{backend}");
         store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
+        assert_eq!(mamori_store::testing::scalar(&store, all_stale).await.unwrap(), 0, "{backend}");
         assert!(store.list_findings(&FindingFilter::default()).await.unwrap().iter().any(|f| f.vuln_id == "CVE-2024-21762"), "{backend}");
 
         // A newer copy whose ranges no longer cover 7.2.4 (say NVD corrected them): the finding

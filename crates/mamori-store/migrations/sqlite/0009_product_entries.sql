@@ -5,7 +5,8 @@
 -- joined by U+001E; '!' for a row without an entry), so matching reads one row per product.
 -- It is derived from vuln_cve_products: writers of that table mark the products they touch in
 -- vuln_product_dirty, in the same transaction, and the aggregate of a marked product is
--- rebuilt before it is read (Store::refresh_product_entries). Every product is marked here.
+-- rebuilt before it is read (Store::refresh_product_entries). A first load marks them all at
+-- once (mamori_meta 'product_entries_stale'), as this upgrade does.
 -- Forward-only; never edit a released migration.
 
 CREATE TABLE vuln_product_entries (
@@ -21,4 +22,5 @@ CREATE TABLE vuln_product_dirty (
     PRIMARY KEY (vendor, product)
 );
 
-INSERT INTO vuln_product_dirty (vendor, product) SELECT DISTINCT vendor, product FROM vuln_cve_products;
+INSERT INTO mamori_meta (key, value) SELECT 'product_entries_stale', 'all'
+    WHERE EXISTS (SELECT 1 FROM vuln_cve_products) AND NOT EXISTS (SELECT 1 FROM mamori_meta WHERE key = 'product_entries_stale');
