@@ -760,6 +760,11 @@ pub struct Inventory {
     set_units: Vec<Vec<u32>>,
     set_groups: Vec<Vec<u32>>,
     units: Vec<Unit>,
+    /// Per unit, whether its name is confirmed: read for every criterion a name meets, kept
+    /// apart from the units so that it stays in cache.
+    confirmed: Vec<bool>,
+    /// Per unit, [`Unit::solo`], for the same reason.
+    solo: Vec<Option<u32>>,
     groups: Vec<Group>,
     /// vendor → product → group.
     keys: HashMap<String, HashMap<String, u32>>,
@@ -885,6 +890,8 @@ impl Inventory {
                 unit.solo = Some(*s);
             }
         }
+        inv.confirmed = inv.units.iter().map(|u| u.confirmed).collect();
+        inv.solo = inv.units.iter().map(|u| u.solo).collect();
         inv.sets = sets;
         inv
     }
@@ -1063,8 +1070,7 @@ impl Inventory {
         scratch.next_stamp();
         let touched = std::mem::take(&mut scratch.touched_units);
         for &u in &touched {
-            let Some(unit) = self.units.get(u as usize) else { continue };
-            if let Some(s) = unit.solo {
+            if let Some(&Some(s)) = self.solo.get(u as usize) {
                 // The one name of the one set holding it: nothing to combine.
                 if let Some(Some((res, node, index))) = scratch.unit_best.get(u as usize).copied()
                     && is_candidate(s)
@@ -1074,6 +1080,7 @@ impl Inventory {
                 }
                 continue;
             }
+            let Some(unit) = self.units.get(u as usize) else { continue };
             for &s in &unit.sets {
                 if !scratch.first_visit(s) || !is_candidate(s) {
                     continue;
@@ -1184,8 +1191,8 @@ impl Inventory {
     fn fire(&self, gi: u32, crit: &Crit<'_>, range: &Range<'_>, ni: u32, mi: u32, scratch: &mut Scratch) {
         let Some(group) = self.groups.get(gi as usize) else { return };
         self.criterion(range, group, crit, |u, res| {
-            let Some(unit) = self.units.get(u as usize) else { return };
-            let res = res.for_unit(unit.confirmed);
+            let Some(&confirmed) = self.confirmed.get(u as usize) else { return };
+            let res = res.for_unit(confirmed);
             let Some(slot) = scratch.unit_best.get_mut(u as usize) else { return };
             match slot {
                 None => {
