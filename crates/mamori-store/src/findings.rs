@@ -845,8 +845,9 @@ impl Store {
             let (Some(id), Some(s)) = (r.first(), r.get(1)) else { continue };
             // Software names are confirmed; suggestions only once the manager confirmed them.
             let confirmed = r.get(2).is_none_or(|state| state == "confirmed");
-            if let (Some(&i), Ok(cpe)) = (index.get(&int(id)?), Cpe::parse(s))
-                && seen.insert((int(id)?, cpe.to_fs()))
+            let id = int(id)?;
+            if let (Some(&i), Ok(cpe)) = (index.get(&id), Cpe::parse(s))
+                && seen.insert((id, cpe.to_fs()))
                 && let Some(a) = assets.get_mut(i)
             {
                 a.cpes.push(DeviceCpe::new(cpe, confirmed));

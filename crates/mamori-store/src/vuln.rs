@@ -471,9 +471,7 @@ impl Store {
                 }
                 rows.push(cve_row(r)?);
                 for (v, p, e) in mamori_vuln::index::entries(&r.configurations) {
-                    if !touched.contains(&(v.clone(), p.clone())) {
-                        touched.insert((v.clone(), p.clone()));
-                    }
+                    touched.insert((v.clone(), p.clone()));
                     products.push(vec![t(v), t(p), t(r.id.clone()), t(e)]);
                 }
             }

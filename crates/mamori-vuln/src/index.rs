@@ -210,7 +210,6 @@ pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>
     while pos < bytes.len() {
         let mut f: [&str; 8] = [""; 8];
         let mut n = 0;
-        let mut more = false;
         loop {
             let rest = bytes.get(pos..).unwrap_or_default();
             // Fields are short: a byte loop beats a vectorised search's setup.
@@ -219,9 +218,8 @@ pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>
                 None => (rest.len(), None),
             };
             let value = entry.get(pos..pos + len).ok_or(NeedsTree)?;
-            match f.get_mut(n) {
-                Some(slot) => *slot = value,
-                None => more = true,
+            if let Some(slot) = f.get_mut(n) {
+                *slot = value;
             }
             n += 1;
             pos += len + 1;
@@ -238,7 +236,7 @@ pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>
             platforms.push((number(f[0]).ok_or(NeedsTree)?, number(vn).ok_or(NeedsTree)? as usize, f[2]));
             continue;
         }
-        if n != 8 || more {
+        if n != 8 {
             return Err(NeedsTree);
         }
         let int = |s: &str| number(s).ok_or(NeedsTree);

@@ -678,14 +678,11 @@ struct Group {
     units: Vec<u32>,
 }
 
-/// One distinct device name (with its confirmation).
+/// One distinct device name (its confirmation and single set are in [`Inventory`]'s arrays).
 #[derive(Debug, Clone)]
 struct Unit {
-    confirmed: bool,
     group: Option<u32>,
     sets: Vec<u32>,
-    /// The set, when this name is in one set only and is that set's only name.
-    solo: Option<u32>,
 }
 
 /// Why a CVE applies to a device set, before it is spelt out ([`Inventory::hit`]).
@@ -760,10 +757,10 @@ pub struct Inventory {
     set_units: Vec<Vec<u32>>,
     set_groups: Vec<Vec<u32>>,
     units: Vec<Unit>,
-    /// Per unit, whether its name is confirmed: read for every criterion a name meets, kept
-    /// apart from the units so that it stays in cache.
+    /// Per unit, whether its name is confirmed, and the set when the name is in one set only
+    /// and is that set's only name: read for every criterion a name meets, kept apart from the
+    /// units so that they stay in cache.
     confirmed: Vec<bool>,
-    /// Per unit, [`Unit::solo`], for the same reason.
     solo: Vec<Option<u32>>,
     groups: Vec<Group>,
     /// vendor → product → group.
@@ -794,7 +791,8 @@ impl Inventory {
                 let next = u32::try_from(inv.units.len()).unwrap_or(u32::MAX);
                 let u = *unit_of.entry((d.cpe.clone(), d.confirmed)).or_insert(next);
                 if u == next {
-                    inv.units.push(Unit { confirmed: d.confirmed, group: None, sets: Vec::new(), solo: None });
+                    inv.units.push(Unit { group: None, sets: Vec::new() });
+                    inv.confirmed.push(d.confirmed);
                     unit_cpes.push(d.cpe.clone());
                 }
                 if let Some(unit) = inv.units.get_mut(u as usize)
@@ -883,15 +881,14 @@ impl Inventory {
             gs.dedup();
             inv.set_groups.push(gs);
         }
-        for unit in &mut inv.units {
-            if let [s] = unit.sets.as_slice()
-                && inv.set_units.get(*s as usize).is_some_and(|us| us.len() == 1)
-            {
-                unit.solo = Some(*s);
-            }
-        }
-        inv.confirmed = inv.units.iter().map(|u| u.confirmed).collect();
-        inv.solo = inv.units.iter().map(|u| u.solo).collect();
+        inv.solo = inv
+            .units
+            .iter()
+            .map(|unit| match unit.sets.as_slice() {
+                [s] if inv.set_units.get(*s as usize).is_some_and(|us| us.len() == 1) => Some(*s),
+                _ => None,
+            })
+            .collect();
         inv.sets = sets;
         inv
     }

@@ -55,15 +55,14 @@ enum Seg {
 fn segments(s: &str) -> Vec<Seg> {
     // Runs over every bound of every candidate criterion when matching: numbers are read as
     // they are scanned, and only letter runs allocate.
+    // A run too long for 64 bits saturates at u64::MAX.
     let mut out = Vec::with_capacity(4);
     let mut num: Option<u64> = None;
-    let mut overflow = false;
     let mut alpha = String::new();
-    let flush_num = |num: &mut Option<u64>, overflow: &mut bool, out: &mut Vec<Seg>| {
+    let flush_num = |num: &mut Option<u64>, out: &mut Vec<Seg>| {
         if let Some(n) = num.take() {
-            out.push(Seg::Num(if *overflow { u64::MAX } else { n }));
+            out.push(Seg::Num(n));
         }
-        *overflow = false;
     };
     let flush_alpha = |alpha: &mut String, out: &mut Vec<Seg>| {
         if !alpha.is_empty() {
@@ -72,25 +71,19 @@ fn segments(s: &str) -> Vec<Seg> {
         }
     };
     for c in s.chars() {
-        if let Some(d) = c.to_digit(10).filter(|_| c.is_ascii_digit()) {
+        if c.is_ascii_digit() {
             flush_alpha(&mut alpha, &mut out);
-            let n = num.unwrap_or(0);
-            match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d))) {
-                Some(n) => num = Some(n),
-                None => {
-                    num = Some(n);
-                    overflow = true;
-                }
-            }
+            let d = u64::from(c) - u64::from('0');
+            num = Some(num.unwrap_or(0).saturating_mul(10).saturating_add(d));
         } else if c.is_alphanumeric() {
-            flush_num(&mut num, &mut overflow, &mut out);
+            flush_num(&mut num, &mut out);
             alpha.push(c);
         } else {
-            flush_num(&mut num, &mut overflow, &mut out);
+            flush_num(&mut num, &mut out);
             flush_alpha(&mut alpha, &mut out);
         }
     }
-    flush_num(&mut num, &mut overflow, &mut out);
+    flush_num(&mut num, &mut out);
     flush_alpha(&mut alpha, &mut out);
     out
 }
