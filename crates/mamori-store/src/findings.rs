@@ -231,7 +231,9 @@ pub struct Hits {
 /// few hundred thousand ids).
 #[derive(Debug, Default)]
 struct Interner {
-    names: Vec<String>,
+    /// The names one after the other, and where each ends (one allocation, not one per name).
+    text: String,
+    ends: Vec<usize>,
     /// The first `bulk` names were pushed as distinct ([`Interner::push_distinct`]); their
     /// lookup table is built on the first lookup (a dry run never looks one up).
     bulk: usize,
@@ -244,10 +246,10 @@ impl Interner {
     /// Numbers an id known to be new (the candidate CVEs, distinct): no lookup, no table yet.
     /// None once anything else was interned or looked up: then [`Interner::intern`].
     fn push_distinct(&mut self, id: &str) -> Option<u32> {
-        if self.bulk != self.names.len() || self.bulk_index.get().is_some() {
+        if self.bulk != self.ends.len() || self.bulk_index.get().is_some() {
             return None;
         }
-        self.names.push(id.to_owned());
+        self.push(id);
         self.bulk += 1;
         u32::try_from(self.bulk - 1).ok()
     }
@@ -257,22 +259,34 @@ impl Interner {
         if let Some(v) = self.get(id) {
             return (v, false);
         }
-        let v = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(id.to_owned());
+        let v = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
+        self.push(id);
         self.index.insert(id.to_owned(), v);
         (v, true)
     }
 
     fn get(&self, id: &str) -> Option<u32> {
         let bulk = self.bulk_index.get_or_init(|| {
-            let names = self.names.get(..self.bulk).unwrap_or_default();
-            names.iter().enumerate().map(|(i, n)| (n.clone(), u32::try_from(i).unwrap_or(u32::MAX))).collect()
+            (0..self.bulk).map(|i| u32::try_from(i).unwrap_or(u32::MAX)).map(|v| (self.name(v).to_owned(), v)).collect()
         });
         bulk.get(id).or_else(|| self.index.get(id)).copied()
     }
 
     fn name(&self, v: u32) -> &str {
-        self.names.get(v as usize).map(String::as_str).unwrap_or_default()
+        let end = self.ends.get(v as usize).copied().unwrap_or_default();
+        let start = (v as usize).checked_sub(1).and_then(|p| self.ends.get(p)).copied().unwrap_or_default();
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+    }
+
+    /// Room for `n` more names of about `len` bytes.
+    fn reserve(&mut self, n: usize, len: usize) {
+        self.ends.reserve(n);
+        self.text.reserve(n * len);
     }
 }
 
@@ -500,16 +514,18 @@ pub(crate) const ID_SEP: char = '\u{1c}';
 pub(crate) const CVE_SEP: char = '\u{1e}';
 
 /// The matching index rows of the inventory's products, as read: the product's inventory group
-/// and its CVEs with their entries (`id ID_SEP entry`, joined by `CVE_SEP`); and each CVE
-/// record located in them, as the rows arrived.
+/// and its CVEs with their entries (`id ID_SEP entry`, joined by `CVE_SEP`); each CVE record
+/// located in them, as the rows arrived (each row's records are a run).
 #[derive(Default)]
 struct IndexRows {
     rows: Vec<(u32, String)>,
     records: Vec<Located>,
+    runs: Vec<std::ops::Range<usize>>,
 }
 
-/// A CVE record of an index row: its sort key ([`cve_key`]), product, row, and the byte
-/// offsets of its id, of the separator after it, and of its end.
+/// A CVE record of an index row: its sort key ([`cve_key`]), product, row, the byte offsets
+/// of its id, of the separator after it, and of its end; and whether its entry is
+/// [`index::TREE`] (noted while the row is in cache).
 #[derive(Debug, Clone, Copy)]
 struct Located {
     key: u64,
@@ -518,15 +534,20 @@ struct Located {
     start: u32,
     sep: u32,
     end: u32,
+    tree: bool,
 }
 
 /// Sorts CVE ids by (year, number): integers, not strings, are compared for hundreds of
-/// thousands of records. Ids of another shape sort last (then by text).
+/// thousands of records. Only the canonical form (`CVE-YYYY-NNNN…`, four digits or more, no
+/// leading zero beyond four) has a key, so two ids with the same key are the same id; ids of
+/// any other shape get `u64::MAX` (and sort last, then by text).
 fn cve_key(id: &str) -> u64 {
     let parse = || {
         let (year, number) = id.strip_prefix("CVE-")?.split_once('-')?;
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let canonical = year.len() == 4 && digits(year) && number.len() >= 4 && number.len() <= 12 && digits(number) && (number.len() == 4 || !number.starts_with('0'));
         let (year, number): (u64, u64) = (year.parse().ok()?, number.parse().ok()?);
-        (year < 1 << 20 && number < 1 << 40).then_some(year << 40 | number)
+        (canonical && number < 1 << 40).then_some(year << 40 | number)
     };
     parse().unwrap_or(u64::MAX)
 }
@@ -537,15 +558,18 @@ impl IndexRows {
         let row = u32::try_from(self.rows.len()).map_err(|_| StoreError::Format("matching index: too many rows".into()))?;
         let too_long = || StoreError::Format("matching index: a product's entries exceed 4 GiB".into());
         let mut start = 0usize;
+        let first = self.records.len();
         for rec in all.split(CVE_SEP) {
             let end = start + rec.len();
             if let Some(p) = rec.find(ID_SEP) {
                 let id = rec.get(..p).unwrap_or_default();
                 let at = |x: usize| u32::try_from(x).map_err(|_| too_long());
-                self.records.push(Located { key: cve_key(id), group, row, start: at(start)?, sep: at(start + p)?, end: at(end)? });
+                let tree = rec.get(p + ID_SEP.len_utf8()..) == Some(index::TREE);
+                self.records.push(Located { key: cve_key(id), group, row, start: at(start)?, sep: at(start + p)?, end: at(end)?, tree });
             }
             start = end + CVE_SEP.len_utf8();
         }
+        self.runs.push(first..self.records.len());
         self.rows.push((group, all));
         Ok(())
     }
@@ -566,8 +590,10 @@ impl IndexRows {
     }
 }
 
-/// A candidate CVE: its id and, per product of the inventory it names, the index entry.
+/// A candidate CVE: its sort key ([`cve_key`]), id and, per product of the inventory it names,
+/// the index entry.
 struct CandidateCve<'a> {
+    key: u64,
     id: &'a str,
     parts: &'a [(u32, &'a str)],
 }
@@ -582,31 +608,57 @@ impl CandidateCve<'_> {
     }
 }
 
-/// A candidate CVE's id and its run of parts.
-type CveRun<'a> = (&'a str, std::ops::Range<usize>);
+/// A candidate CVE's key, id and its run of parts.
+type CveRun<'a> = (u64, &'a str, std::ops::Range<usize>);
 
-/// The candidate CVEs of the index rows, sorted by year and number: their parts (product and
-/// entry) one after the other, and per CVE its id and its run of parts.
-fn candidate_parts(rows: &mut IndexRows) -> (Vec<(u32, &str)>, Vec<CveRun<'_>>) {
-    let mut records = std::mem::take(&mut rows.records);
-    let rows = &*rows;
-    records.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| rows.text(a).0.cmp(rows.text(b).0)).then(a.group.cmp(&b.group)));
-    let mut parts: Vec<(u32, &str)> = Vec::with_capacity(records.len());
-    let mut cves: Vec<CveRun<'_>> = Vec::new();
-    for r in &records {
-        let (id, entry) = rows.text(r);
-        match cves.last_mut() {
-            Some((last, run)) if *last == id => run.end += 1,
-            _ => cves.push((id, parts.len()..parts.len() + 1)),
-        }
-        parts.push((r.group, entry));
-    }
-    (parts, cves)
+/// How the candidate CVEs are matched. A CVE that one product of the inventory alone names
+/// (four in five at full NVD size) is matched with the rest of that product's row: the
+/// product's versions and the places of its recurring bounds stay in cache, and the CVE is
+/// never grouped. The others (named by several products, left to their tree, or with an id
+/// of another shape) are grouped by CVE and matched jointly.
+struct Plan<'r> {
+    /// Per record of the rows, whether it is matched with its row.
+    alone: Vec<bool>,
+    /// The jointly matched CVEs' parts (product and entry) one after the other, and the CVEs,
+    /// sorted by year and number.
+    joint_parts: Vec<(u32, &'r str)>,
+    joint_runs: Vec<CveRun<'r>>,
 }
 
-/// Candidate asset × CVE pairs: for each CVE, the assets naming one of its products. Counted
-/// per product, less the sets counted twice (those naming several of a CVE's products).
-fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], cves: &[CandidateCve<'_>]) -> u64 {
+impl<'r> Plan<'r> {
+    fn new(rows: &'r IndexRows) -> Plan<'r> {
+        // The CVEs several rows name: repeated keys.
+        let mut keys: Vec<u64> = rows.records.iter().map(|r| r.key).collect();
+        keys.sort_unstable();
+        let several: HashSet<u64, foldhash::fast::RandomState> = keys.windows(2).filter_map(|w| if let [a, b] = w { (a == b).then_some(*a) } else { None }).collect();
+        drop(keys);
+        let alone: Vec<bool> = rows.records.iter().map(|r| r.key != u64::MAX && !r.tree && !several.contains(&r.key)).collect();
+        let mut joint: Vec<Located> = rows.records.iter().zip(&alone).filter(|(_, a)| !**a).map(|(r, _)| *r).collect();
+        // Equal keys are equal ids, but for ids without a key (compared as text).
+        let text = |r: &Located| if r.key == u64::MAX { rows.text(r).0 } else { "" };
+        joint.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| text(a).cmp(text(b))).then(a.group.cmp(&b.group)));
+        let mut joint_parts: Vec<(u32, &str)> = Vec::with_capacity(joint.len());
+        let mut joint_runs: Vec<CveRun<'_>> = Vec::new();
+        for r in &joint {
+            let (id, entry) = rows.text(r);
+            match joint_runs.last_mut() {
+                Some((_, last, run)) if *last == id => run.end += 1,
+                _ => joint_runs.push((r.key, id, joint_parts.len()..joint_parts.len() + 1)),
+            }
+            joint_parts.push((r.group, entry));
+        }
+        Plan { alone, joint_parts, joint_runs }
+    }
+
+    fn joint(&self) -> Vec<CandidateCve<'_>> {
+        self.joint_runs.iter().map(|(key, id, run)| CandidateCve { key: *key, id, parts: self.joint_parts.get(run.clone()).unwrap_or_default() }).collect()
+    }
+}
+
+/// Candidate asset × CVE pairs: for each CVE, the assets naming one of its products (`alone`:
+/// the product of each CVE only one product names; `cves`: the others). Counted per product,
+/// less the sets counted twice (those naming several of a CVE's products).
+fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], alone: impl Iterator<Item = u32>, cves: &[CandidateCve<'_>]) -> u64 {
     let size = |s: usize| members.get(s).map_or(0, |m| m.len() as u64);
     let mut per_group: HashMap<u32, u64> = HashMap::new();
     let mut shared: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -619,7 +671,7 @@ fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], cves: &[Candid
             }
         }
     }
-    let mut total = 0;
+    let mut total: u64 = alone.map(|g| per_group.get(&g).copied().unwrap_or(0)).sum();
     let mut twice: Vec<u32> = Vec::new();
     for c in cves {
         twice.clear();
@@ -641,47 +693,106 @@ fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], cves: &[Candid
     total
 }
 
-/// What one matching thread gave: per candidate CVE (its position) its tree when it was
-/// matched on it and its run of `found`; the CVEs whose index entries could not answer.
+/// What one matching thread gave: per candidate CVE matched, its tree when it was matched on
+/// it and its run of `found`; the CVEs whose index entries could not answer, with their parts.
 #[derive(Default)]
-struct Evaluated {
-    items: Vec<(usize, Option<Compiled>, std::ops::Range<usize>)>,
+struct Evaluated<'r> {
+    items: Vec<Item<'r>>,
     found: Vec<Found>,
-    retry: Vec<usize>,
+    retry: Vec<Retry<'r>>,
     /// The assets of the device sets in `found`, counted as they are found.
     assets: u64,
 }
 
-/// Matches the assets against candidate CVEs (`positions` in `cves`) in memory: the part the
-/// benchmark times. A CVE is matched from its index entries, or on its configuration tree
-/// (`trees`: id and JSON as stored) when an entry says so. The machine's cores (two at most)
-/// take blocks of CVEs in turn.
-fn evaluate_cves(inventory: &Inventory, set_sizes: &[u32], cves: &[CandidateCve<'_>], positions: &[usize], trees: &HashMap<String, String>) -> Result<Vec<Evaluated>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+/// A CVE whose index entries could not answer: key, id, parts (product and entry).
+type Retry<'r> = (u64, &'r str, Vec<(u32, &'r str)>);
+
+/// A candidate CVE matched: key, id, its tree when it was matched on it, its run of `found`.
+struct Item<'r> {
+    key: u64,
+    id: &'r str,
+    compiled: Option<Compiled>,
+    run: std::ops::Range<usize>,
+}
+
+/// A piece of matching work: the CVEs of a row matched with it, or a run of the jointly
+/// matched CVEs.
+#[derive(Debug, Clone)]
+enum Job {
+    Row(usize),
+    Joint(std::ops::Range<usize>),
+}
+
+/// The jobs of a matching run, the largest (by entry text) first so that the threads finish
+/// together: one per index row with CVEs matched with it, and the joint CVEs in blocks.
+fn jobs(rows: &IndexRows, alone: &[bool], joint: &[CandidateCve<'_>]) -> Vec<Job> {
     const BLOCK: usize = 256;
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    for (r, run) in rows.runs.iter().enumerate() {
+        if alone.get(run.clone()).is_some_and(|a| a.iter().any(|x| *x)) {
+            jobs.push((rows.rows.get(r).map_or(0, |x| x.1.len()), Job::Row(r)));
+        }
+    }
+    for (b, block) in joint.chunks(BLOCK).enumerate() {
+        let size = block.iter().flat_map(|c| c.parts).map(|p| p.1.len()).sum();
+        jobs.push((size, Job::Joint(b * BLOCK..b * BLOCK + block.len())));
+    }
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.0));
+    jobs.into_iter().map(|j| j.1).collect()
+}
+
+/// Matches the assets against the candidate CVEs in memory: the part the benchmark times. The
+/// machine's cores (two at most) take the `jobs` in turn. A CVE is matched from its index
+/// entries, or on its configuration tree (`trees`: id and JSON as stored) when an entry says so.
+fn evaluate<'r>(
+    inventory: &Inventory,
+    set_sizes: &[u32],
+    (rows, alone): (&'r IndexRows, &[bool]),
+    joint: &[CandidateCve<'r>],
+    jobs: &[Job],
+    trees: &HashMap<String, String>,
+) -> Result<Vec<Evaluated<'r>>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2);
     let next = AtomicUsize::new(0);
-    let run = || -> Result<Evaluated> {
+    let run = || -> Result<Evaluated<'r>> {
         let mut scratch = inventory.scratch();
         let mut buffers = mamori_vuln::matcher::Decoded::default();
         let mut out = Evaluated::default();
-        loop {
-            let block = next.fetch_add(1, Ordering::Relaxed);
-            let Some(part) = positions.chunks(BLOCK).nth(block) else { break };
-            for &i in part {
-                let Some(c) = cves.get(i) else { continue };
-                let start = out.found.len();
-                if let Some(json) = trees.get(c.id) {
-                    let compiled = Compiled::new(decode(c.id, json)?);
-                    inventory.evaluate(&compiled, &c.groups(), &mut scratch, &mut out.found);
-                    out.items.push((i, Some(compiled), start..out.found.len()));
-                } else if c.needs_tree() || inventory.evaluate_indexed_with(c.parts, &mut scratch, &mut buffers, &mut out.found).is_err() {
-                    out.retry.push(i);
-                } else {
-                    out.items.push((i, None, start..out.found.len()));
+        let count = |out: &mut Evaluated<'r>, start: usize| {
+            let found = out.found.get(start..).unwrap_or_default();
+            out.assets += found.iter().map(|f| u64::from(set_sizes.get(f.set as usize).copied().unwrap_or(0))).sum::<u64>();
+        };
+        while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+            match job {
+                Job::Row(r) => {
+                    let (Some((group, _)), Some(run)) = (rows.rows.get(*r), rows.runs.get(*r)) else { continue };
+                    for (rec, _) in rows.records.get(run.clone()).unwrap_or_default().iter().zip(alone.get(run.clone()).unwrap_or_default()).filter(|x| *x.1) {
+                        let (id, entry) = rows.text(rec);
+                        let start = out.found.len();
+                        if inventory.evaluate_indexed_with(&[(*group, entry)], &mut scratch, &mut buffers, &mut out.found).is_err() {
+                            out.retry.push((rec.key, id, vec![(*group, entry)]));
+                        } else {
+                            out.items.push(Item { key: rec.key, id, compiled: None, run: start..out.found.len() });
+                            count(&mut out, start);
+                        }
+                    }
                 }
-                let found = out.found.get(start..).unwrap_or_default();
-                out.assets += found.iter().map(|f| u64::from(set_sizes.get(f.set as usize).copied().unwrap_or(0))).sum::<u64>();
+                Job::Joint(range) => {
+                    for c in joint.get(range.clone()).unwrap_or_default() {
+                        let start = out.found.len();
+                        if let Some(json) = trees.get(c.id) {
+                            let compiled = Compiled::new(decode(c.id, json)?);
+                            inventory.evaluate(&compiled, &c.groups(), &mut scratch, &mut out.found);
+                            out.items.push(Item { key: c.key, id: c.id, compiled: Some(compiled), run: start..out.found.len() });
+                        } else if c.needs_tree() || inventory.evaluate_indexed_with(c.parts, &mut scratch, &mut buffers, &mut out.found).is_err() {
+                            out.retry.push((c.key, c.id, c.parts.to_vec()));
+                        } else {
+                            out.items.push(Item { key: c.key, id: c.id, compiled: None, run: start..out.found.len() });
+                        }
+                        count(&mut out, start);
+                    }
+                }
             }
         }
         Ok(out)
@@ -1135,63 +1246,69 @@ impl Store {
         let build = tokio::task::spawn_blocking(move || {
             let (sets, members) = device_sets(&assets);
             let inventory = Inventory::new(sets);
+            tracing::debug!(ms = ms(t1), "match: inventory built");
             (assets, members, inventory)
         });
         let read = self.match_index(&products).await;
+        tracing::debug!(ms = ms(t1), "match: index read");
         let (assets, members, inventory) = build.await.map_err(|e| StoreError::Format(format!("matching: {e}")))?;
         let mut rows = read?;
         rows.regroup(&products, &inventory);
         tracing::debug!(ms = ms(t1), "match: inventory built and index read");
-        let (entries, spans) = candidate_parts(&mut rows);
-        let cves: Vec<CandidateCve<'_>> = spans.into_iter().map(|(id, run)| CandidateCve { id, parts: entries.get(run).unwrap_or_default() }).collect();
-        tracing::debug!(ms = ms(t1), "match: candidates grouped");
+        let plan = Plan::new(&rows);
+        let joint = plan.joint();
+        let jobs = jobs(&rows, &plan.alone, &joint);
+        tracing::debug!(ms = ms(t1), joint = joint.len(), "match: candidates grouped");
         // CVEs the index leaves to their configuration tree.
-        let tree_ids: Vec<&str> = cves.iter().filter(|c| c.needs_tree()).map(|c| c.id).collect();
+        let tree_ids: Vec<&str> = joint.iter().filter(|c| c.needs_tree()).map(|c| c.id).collect();
         let mut trees: HashMap<String, String> = self.cve_configurations_raw(&tree_ids).await?.into_iter().collect();
         tracing::debug!(ms = ms(t1), trees = trees.len(), "match: trees read");
-        let candidate_pairs = candidate_pairs(&inventory, &members, &cves);
+        let alone_groups = rows.records.iter().zip(&plan.alone).filter(|x| *x.1).map(|x| x.0.group);
+        let candidate_pairs = candidate_pairs(&inventory, &members, alone_groups, &joint);
         let candidates_ms = ms(t1);
         let t2 = std::time::Instant::now();
-        let all: Vec<usize> = (0..cves.len()).collect();
         let set_sizes: Vec<u32> = members.iter().map(|m| u32::try_from(m.len()).unwrap_or(u32::MAX)).collect();
-        let mut parts = evaluate_cves(&inventory, &set_sizes, &cves, &all, &trees)?;
+        let mut parts = evaluate(&inventory, &set_sizes, (&rows, &plan.alone), &joint, &jobs, &trees)?;
         tracing::debug!(ms = ms(t2), found = parts.iter().map(|p| p.found.len()).sum::<usize>(), "match: evaluated");
         // Entries that could not answer (damaged, or written by another version): their trees.
-        let retry: Vec<usize> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.retry)).collect();
+        let retry: Vec<Retry<'_>> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.retry)).collect();
         if !retry.is_empty() {
-            let ids: Vec<&str> = retry.iter().filter_map(|&i| cves.get(i).map(|c| c.id)).collect();
+            let ids: Vec<&str> = retry.iter().map(|r| r.1).collect();
             trees = self.cve_configurations_raw(&ids).await?.into_iter().collect();
-            parts.extend(evaluate_cves(&inventory, &set_sizes, &cves, &retry, &trees)?);
+            let again: Vec<CandidateCve<'_>> = retry.iter().map(|(key, id, parts)| CandidateCve { key: *key, id, parts }).collect();
+            let jobs: Vec<Job> = (0..again.len()).map(|i| Job::Joint(i..i + 1)).collect();
+            parts.extend(evaluate(&inventory, &set_sizes, (&rows, &[]), &again, &jobs, &trees)?);
         }
         drop(trees);
-        let mut order: Vec<(usize, usize, usize)> = Vec::new();
+        // Each candidate CVE once, by year and number.
+        let mut order: Vec<(u64, &str, usize, usize)> = Vec::new();
         for (p, part) in parts.iter().enumerate() {
-            order.extend(part.items.iter().enumerate().map(|(k, item)| (item.0, p, k)));
+            order.extend(part.items.iter().enumerate().map(|(k, item)| (item.key, item.id, p, k)));
         }
-        order.sort_unstable();
+        order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         let mut hits = Hits::new(members, inventory);
-        hits.vulns.names.reserve(order.len());
+        hits.vulns.reserve(order.len(), "CVE-2024-12345".len());
         hits.by_vuln.reserve(order.len());
         hits.compiled.reserve(order.len());
-        for (i, p, k) in order {
-            let (Some(c), Some(part)) = (cves.get(i), parts.get_mut(p)) else { continue };
-            let Some((_, compiled, run)) = part.items.get_mut(k) else { continue };
-            if run.start == run.end {
+        for (_, id, p, k) in order {
+            let Some(item) = parts.get_mut(p).and_then(|part| part.items.get_mut(k)) else { continue };
+            if item.run.start == item.run.end {
                 continue;
             }
-            // Each candidate CVE once, in order: numbered without a lookup.
-            let vuln = hits.push_candidate(c.id);
-            if let (Some(h), Ok(part), Ok(start), Ok(end)) = (hits.by_vuln.get_mut(vuln as usize), u32::try_from(p), u32::try_from(run.start), u32::try_from(run.end)) {
+            // Numbered without a lookup: the candidates are distinct.
+            let vuln = hits.push_candidate(id);
+            if let (Some(h), Ok(part), Ok(start), Ok(end)) = (hits.by_vuln.get_mut(vuln as usize), u32::try_from(p), u32::try_from(item.run.start), u32::try_from(item.run.end)) {
                 (h.part, h.run) = (part, start..end);
             }
             if let Some(slot) = hits.compiled.get_mut(vuln as usize) {
-                *slot = compiled.take();
+                *slot = item.compiled.take();
             }
         }
+        tracing::debug!(ms = ms(t2), "match: hits numbered");
         hits.nvd_assets = parts.iter().map(|p| p.assets).sum();
         hits.nvd = parts.into_iter().map(|p| p.found).collect();
-        drop(cves);
-        drop(entries);
+        drop(joint);
+        drop(plan);
         drop(rows);
         tracing::debug!(ms = ms(t2), "match: hits built");
         let vendor_cleared = self.statement_hits(&assets, &mut hits).await?;

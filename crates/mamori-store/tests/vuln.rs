@@ -3,6 +3,7 @@
 //! status changes with history and VEX export, and a failed file that leaves nothing behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use mamori_store::feedsource::FeedInput;
@@ -123,11 +124,22 @@ async fn the_matching_index_the_trees_and_the_upgrade_backfill_agree() {
         let store = demo(&db.url).await;
         import_nvd(&store).await;
         store.suggest_cpes("test").await.unwrap();
+        // CVEs that two products of the inventory name (FortiOS and FortiProxy) are matched
+        // jointly; one asset names both.
+        let software = "INSERT INTO software (asset_id, pos, name, vendor, version, cpe) VALUES \
+             ((SELECT MIN(id) FROM assets), 900, 'FortiProxy', 'Fortinet', '7.2.0', 'cpe:2.3:a:fortinet:fortiproxy:7.2.0:*:*:*:*:*:*:*'), \
+             ((SELECT MAX(id) FROM assets), 900, 'FortiProxy', 'Fortinet', '7.0.5', 'cpe:2.3:a:fortinet:fortiproxy:7.0.5:*:*:*:*:*:*:*'), \
+             ((SELECT MAX(id) FROM assets), 901, 'FortiOS', 'Fortinet', '7.0.3', 'cpe:2.3:o:fortinet:fortios:7.0.3:*:*:*:*:*:*:*')";
+        mamori_store::testing::execute(&store, software).await.unwrap();
         let from_index = store.match_vulnerabilities_with("test", TODAY, 7, true).await.unwrap();
         assert!(from_index.matched >= 2, "{backend}: {from_index:?}");
         store.match_vulnerabilities("test", TODAY, 7).await.unwrap();
         let expected = findings(&store).await;
         assert!(expected.iter().any(|f| f.1 == "CVE-2024-21762"), "{backend}: {expected:?}");
+        // Each asset once per CVE, the asset naming both products included.
+        let both: Vec<_> = expected.iter().filter(|f| f.1 == "CVE-2022-40684").map(|f| f.0.clone()).collect();
+        let distinct: BTreeSet<_> = both.iter().collect();
+        assert!(both.len() >= 2 && distinct.len() == both.len(), "{backend}: {both:?}");
 
         // Rows written before the index existed (NULL) and damaged entries: the CVEs are
         // matched on their trees, with the same result.

@@ -178,7 +178,9 @@ pub(crate) struct Criterion<'a> {
 
 pub(crate) enum Name<'a> {
     Light { part: usize, version: LightVersion<'a> },
-    Full(Box<Entry>),
+    /// Any other criterion, as written (read when it is met: the same ones recur from CVE to
+    /// CVE of a product).
+    Full(&'a str),
 }
 
 /// An entry the index cannot answer for (written by something else, or damaged): the caller
@@ -245,10 +247,7 @@ pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>
         let bound = |b: &'a str| (!b.is_empty()).then_some(b);
         let range = Range { start_incl: bound(f[4]), start_excl: bound(f[5]), end_incl: bound(f[6]), end_excl: bound(f[7]) };
         let name = match name.split_at_checked(1) {
-            Some(("F", criteria)) => match Entry::new(criteria) {
-                Some(e) if e.key.is_some() => Name::Full(Box::new(e)),
-                _ => return Err(NeedsTree),
-            },
+            Some(("F", criteria)) => Name::Full(criteria),
             Some((part, version)) => {
                 let part: usize = part.parse().map_err(|_| NeedsTree)?;
                 if part > 2 {

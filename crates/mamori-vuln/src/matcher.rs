@@ -625,13 +625,18 @@ impl Res {
 
 /// How a criterion relates to a variant on every attribute but the version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rel {
+pub(crate) enum Rel {
     /// Some attribute is disjoint or undefined: no match, whatever the version.
     No,
     /// Every attribute is covered (superset or equal): the version decides.
     Covered,
     /// Some attribute is only a subset (the device does not say it): at best vendor/product.
     Partial,
+}
+
+/// How a criterion relates to a variant on every attribute but the version.
+fn full_rel(c: &Cpe, variant: &Variant) -> Rel {
+    rel_of(c.values.iter().zip(&variant.rest.values).enumerate().filter(|(i, _)| *i != VERSION).map(|(_, (a, b))| cpe::compare_values(a, b)))
 }
 
 fn rel_of(relations: impl Iterator<Item = Relation>) -> Rel {
@@ -667,7 +672,7 @@ struct Variant {
     /// Distinct literal versions: the first `regular` are regular under the scheme and sorted.
     versions: Vec<Version>,
     regular: usize,
-    by_text: HashMap<String, u32>,
+    by_text: HashMap<String, u32, foldhash::fast::RandomState>,
 }
 
 /// The device names of one (vendor, product).
@@ -713,6 +718,108 @@ type UnitBest = (Res, u32, u32);
 pub struct Decoded<'a> {
     criteria: Vec<index::Criterion<'a>>,
     records: Vec<index::PlatformRecord<'a>>,
+    places: Places<'a>,
+    recurring: Recurring<'a>,
+}
+
+/// What recurs from CVE to CVE of one product, read once while its CVEs are matched: criteria
+/// of the full form, with how they relate to the product's variants; platform nodes (the same
+/// hardware lists follow a vendor's firmware CVEs). None when it cannot be read (the CVE is
+/// left to its tree).
+#[derive(Default)]
+struct Recurring<'a> {
+    group: u32,
+    fulls: HashMap<&'a str, Option<(Cpe, Vec<Rel>)>, foldhash::fast::RandomState>,
+    platforms: HashMap<(&'a str, usize), Option<Compiled>, foldhash::fast::RandomState>,
+}
+
+impl<'a> Recurring<'a> {
+    /// Forgets what was read for another product.
+    fn of(&mut self, group: u32) -> &mut Self {
+        if self.group != group {
+            self.fulls.clear();
+            self.platforms.clear();
+            self.group = group;
+        }
+        self
+    }
+
+    fn full(&mut self, group: u32, criteria: &'a str, inventory: &Inventory) -> Option<(&Cpe, &[Rel])> {
+        let full = self.of(group).fulls.entry(criteria).or_insert_with(|| {
+            let entry = Entry::new(criteria).filter(|e| e.key.is_some())?;
+            let variants = inventory.groups.get(group as usize).map(|g| g.variants.as_slice()).unwrap_or_default();
+            let rels = variants.iter().map(|v| full_rel(&entry.cpe, v)).collect();
+            Some((entry.cpe, rels))
+        });
+        full.as_ref().map(|(cpe, rels)| (cpe, rels.as_slice()))
+    }
+
+    /// The platform record of a configuration (its JSON, its vulnerable node `vn`), as one
+    /// configuration to evaluate.
+    fn platform(&mut self, group: u32, json: &'a str, vn: usize) -> Option<&Compiled> {
+        let platform = self.of(group).platforms.entry((json, vn)).or_insert_with(|| {
+            let config = serde_json::from_str::<Configuration>(json).ok().filter(|c| platform_rest(c, vn))?;
+            Some(Compiled::new(vec![config]))
+        });
+        platform.as_ref()
+    }
+}
+
+/// Where range bounds fall in the sorted versions of one product's variants, remembered from
+/// criterion to criterion while that product's CVEs are matched: the same bounds recur (a
+/// kernel's CVEs name the same stable releases), and reading a bound and searching for it cost
+/// more than the lookup.
+#[derive(Default)]
+struct Places<'a> {
+    /// The product the places are of (they are forgotten when another one comes).
+    group: u32,
+    /// (variant, bound) → its place, None when the bound is not regular under the scheme.
+    map: HashMap<(u32, &'a str), Option<Place>, foldhash::fast::RandomState>,
+}
+
+/// A bound's place in a variant's sorted regular versions: how many are below it, how many
+/// are not above it; and whether it is plain.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    below: usize,
+    not_above: usize,
+    plain: bool,
+}
+
+impl<'a> Places<'a> {
+    /// The run of `versions` (all regular, sorted) inside the range, and whether every bound is
+    /// plain, as [`version::Bounds::place`] and [`version::Bounds::plain`] give them. None when a
+    /// bound is not regular.
+    fn run(&mut self, group: u32, vi: u32, scheme: Scheme, versions: &[Version], m: &Range<'a>) -> Option<(usize, usize, bool)> {
+        if self.group != group {
+            self.map.clear();
+            self.group = group;
+        }
+        let mut look = |b: &'a str| {
+            *self.map.entry((vi, b)).or_insert_with(|| {
+                let p = version::Prepared::new(scheme, b);
+                p.is_regular().then(|| Place {
+                    below: versions.partition_point(|v| v.prepared.cmp_regular(&p) == Ordering::Less),
+                    not_above: versions.partition_point(|v| v.prepared.cmp_regular(&p) != Ordering::Greater),
+                    plain: p.plain(),
+                })
+            })
+        };
+        let (mut lo, mut hi, mut plain) = (0, versions.len(), true);
+        // (bound, is a start, is inclusive)
+        for (b, start, incl) in [(m.start_incl, true, true), (m.start_excl, true, false), (m.end_incl, false, true), (m.end_excl, false, false)] {
+            let Some(b) = b else { continue };
+            let p = look(b)?;
+            plain &= p.plain;
+            match (start, incl) {
+                (true, true) => lo = lo.max(p.below),
+                (true, false) => lo = lo.max(p.not_above),
+                (false, true) => hi = hi.min(p.not_above),
+                (false, false) => hi = hi.min(p.below),
+            }
+        }
+        Some((lo, hi.max(lo), plain))
+    }
 }
 
 /// Working memory of [`Inventory::evaluate`], reused from CVE to CVE.
@@ -837,7 +944,7 @@ impl Inventory {
                         na: Vec::new(),
                         versions: Vec::new(),
                         regular: 0,
-                        by_text: HashMap::new(),
+                        by_text: HashMap::default(),
                     });
                     group.variants.len() - 1
                 }
@@ -982,25 +1089,20 @@ impl Inventory {
     pub fn evaluate_indexed_with<'a>(&self, parts: &[(u32, &'a str)], scratch: &mut Scratch, buffers: &mut Decoded<'a>, out: &mut Vec<Found>) -> Result<(), index::NeedsTree> {
         buffers.criteria.clear();
         buffers.records.clear();
-        let (criteria, records) = (&mut buffers.criteria, &mut buffers.records);
+        let Decoded { criteria, records, places, recurring } = buffers;
         for &(g, entry) in parts {
             index::decode(g, entry, criteria, records)?;
         }
-        // Platform nodes, per configuration (each product of the vulnerable node carries them).
-        let mut platforms: Vec<(u32, Compiled, usize)> = Vec::new();
-        for &(ci, vn, json) in records.iter() {
-            if platforms.iter().any(|p| p.0 == ci) {
-                continue;
-            }
-            let config: Configuration = serde_json::from_str(json).map_err(|_| index::NeedsTree)?;
-            if !platform_rest(&config, vn) || criteria.iter().any(|c| c.configuration == ci && c.node as usize != vn) {
-                return Err(index::NeedsTree);
-            }
-            platforms.push((ci, Compiled::new(vec![config]), vn));
+        // A platform record's configuration must be an AND of its vulnerable node and platform
+        // nodes: no criterion of it may lie in another node.
+        if records.iter().any(|&(ci, vn, _)| criteria.iter().any(|c| c.configuration == ci && c.node as usize != vn)) {
+            return Err(index::NeedsTree);
         }
         // Within a product the entry keeps configuration order; products never share a device
         // name, so only the configuration order matters across entries.
-        criteria.sort_by_key(|c| c.configuration);
+        if !criteria.is_sorted_by_key(|c| c.configuration) {
+            criteria.sort_by_key(|c| c.configuration);
+        }
         // A name fires only for a criterion of its own product, which is one of the entries':
         // every set it is in is a candidate.
         let is_candidate = |_: u32| true;
@@ -1019,18 +1121,43 @@ impl Inventory {
                             LightVersion::Literal(t) => LightVersion::Literal(Cow::Borrowed(t.as_ref())),
                         },
                     },
-                    index::Name::Full(e) => Crit::Full(Box::new(e.cpe.clone())),
+                    index::Name::Full(text) => match recurring.full(c.group, text, self) {
+                        Some((cpe, rels)) => Crit::Full { cpe: Cow::Borrowed(cpe), rels: Some(rels) },
+                        None => {
+                            self.abandon(scratch);
+                            return Err(index::NeedsTree);
+                        }
+                    },
                 };
-                self.fire(c.group, &crit, &c.range, c.node, c.index, scratch);
+                self.fire(c.group, &crit, &c.range, (c.node, c.index), Some(&mut *places), scratch);
             }
-            match platforms.iter().find(|p| p.0 == ci) {
-                Some((_, platform, vn)) => self.flush_platform(platform, 0, ci, *vn, scratch, &is_candidate),
+            // The platform nodes (each product of the vulnerable node carries them) are read
+            // only when a name met the node.
+            match records.iter().find(|r| r.0 == ci) {
+                Some(_) if scratch.touched_units.is_empty() => {}
+                Some(&(_, vn, json)) => {
+                    let Some(platform) = recurring.platform(first.group, json, vn) else {
+                        self.abandon(scratch);
+                        return Err(index::NeedsTree);
+                    };
+                    self.flush_platform(platform, 0, ci, vn, scratch, &is_candidate);
+                }
                 None => self.flush(ci, scratch, &is_candidate),
             }
             rest = later;
         }
         collect(scratch, out);
         Ok(())
+    }
+
+    /// Forgets what the current CVE recorded (its index entries could not answer after all).
+    fn abandon(&self, scratch: &mut Scratch) {
+        self.clear_units(scratch);
+        for s in scratch.touched_sets.drain(..) {
+            if let Some(b) = scratch.set_best.get_mut(s as usize) {
+                *b = None;
+            }
+        }
     }
 
     /// The sets naming one of these products (as [`Inventory::product`] numbers them), in order.
@@ -1150,7 +1277,7 @@ impl Inventory {
         for (mi, m) in node.cpe_match.iter().enumerate() {
             let mi = u32::try_from(mi).unwrap_or(u32::MAX);
             let Some((gi, crit)) = self.resolve(&m.criteria).inspect_err(|_| self.clear_units(scratch))? else { continue };
-            self.fire(gi, &crit, &Range::of(m), ni, mi, scratch);
+            self.fire(gi, &crit, &Range::of(m), (ni, mi), None, scratch);
         }
         Ok(())
     }
@@ -1163,7 +1290,7 @@ impl Inventory {
         }
         let Some(entry) = Entry::new(criteria) else { return Ok(None) };
         let Some((v, p)) = &entry.key else { return Err(()) };
-        Ok(self.product(v, p).map(|gi| (gi, Crit::Full(Box::new(entry.cpe)))))
+        Ok(self.product(v, p).map(|gi| (gi, Crit::Full { cpe: Cow::Owned(entry.cpe), rels: None })))
     }
 
     /// For a configuration that holds only when one of its nodes does (an AND, nothing
@@ -1185,9 +1312,9 @@ impl Inventory {
 
     /// One vulnerable criterion of an OR configuration (node `ni`, index `mi`) naming product
     /// `gi`: keeps, per device name it holds for, the best criterion so far.
-    fn fire(&self, gi: u32, crit: &Crit<'_>, range: &Range<'_>, ni: u32, mi: u32, scratch: &mut Scratch) {
+    fn fire<'a>(&self, gi: u32, crit: &Crit<'_>, range: &Range<'a>, (ni, mi): (u32, u32), places: Option<&mut Places<'a>>, scratch: &mut Scratch) {
         let Some(group) = self.groups.get(gi as usize) else { return };
-        self.criterion(range, group, crit, |u, res| {
+        self.criterion(range, (gi, group), crit, places, |u, res| {
             let Some(&confirmed) = self.confirmed.get(u as usize) else { return };
             let res = res.for_unit(confirmed);
             let Some(slot) = scratch.unit_best.get_mut(u as usize) else { return };
@@ -1202,16 +1329,18 @@ impl Inventory {
         });
     }
 
-    /// One criterion against the variants of its product: `fire(unit, truth)` for every device
-    /// name it holds or may hold for.
-    fn criterion(&self, m: &Range<'_>, group: &Group, crit: &Crit<'_>, mut fire: impl FnMut(u32, Res)) {
+    /// One criterion against the variants of its product (`gi`): `fire(unit, truth)` for every
+    /// device name it holds or may hold for. Where bounds fall is remembered in `places` when
+    /// given.
+    fn criterion<'a>(&self, m: &Range<'a>, (gi, group): (u32, &Group), crit: &Crit<'_>, mut places: Option<&mut Places<'a>>, mut fire: impl FnMut(u32, Res)) {
         let ranged = m.any();
         let mut bounds: Option<version::Bounds> = None;
         let unknown = Res::maybe(Confidence::VendorProduct, CAV_VERSION_UNKNOWN);
-        for variant in &group.variants {
+        for (vi, variant) in group.variants.iter().enumerate() {
             let rel = match crit {
                 Crit::Light { part, .. } => variant.light_rel.get(*part).copied().unwrap_or(Rel::No),
-                Crit::Full(c) => rel_of(c.values.iter().zip(&variant.rest.values).enumerate().filter(|(i, _)| *i != VERSION).map(|(_, (a, b))| cpe::compare_values(a, b))),
+                Crit::Full { rels: Some(rels), .. } => rels.get(vi).copied().unwrap_or(Rel::No),
+                Crit::Full { cpe: c, rels: None } => full_rel(c, variant),
             };
             if rel == Rel::No {
                 continue;
@@ -1250,6 +1379,16 @@ impl Inventory {
             let one = |v: &Version, bounds: &version::Bounds| range_res(scheme, version::in_range_prepared(scheme, &v.prepared, bounds));
             match &cv {
                 CritVersion::Any if !ranged => variant.versions.iter().for_each(|v| each(v, Res::yes(Confidence::VersionRange, 0))),
+                CritVersion::Any
+                    if variant.regular == variant.versions.len()
+                        && let Some(places) = places.as_deref_mut()
+                        && let Some((lo, hi, plain)) = places.run(gi, u32::try_from(vi).unwrap_or(u32::MAX), scheme, &variant.versions, m) =>
+                {
+                    // Regular versions only, and regular bounds: one run, placed before.
+                    for v in variant.versions.get(lo..hi).unwrap_or_default() {
+                        each(v, if plain && v.prepared.plain() { Res::yes(Confidence::VersionRange, 0) } else { Res::yes(Confidence::Fuzzy, CAV_FUZZY) });
+                    }
+                }
                 CritVersion::Any => {
                     let bounds = bounds.get_or_insert_with(b);
                     let regular = variant.versions.get(..variant.regular).unwrap_or_default();
@@ -1373,10 +1512,14 @@ pub(crate) fn simple(config: &Configuration) -> bool {
 }
 
 /// A criterion as the batch matcher reads it.
+// A criterion is a value on the stack, one at a time: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Crit<'a> {
     /// `cpe:2.3:<part>:vendor:product:<version>:*:*:*:*:*:*:*`.
     Light { part: usize, version: LightVersion<'a> },
-    Full(Box<Cpe>),
+    /// Any other, and how it relates to each variant of its product on every attribute but the
+    /// version when that was worked out before.
+    Full { cpe: Cow<'a, Cpe>, rels: Option<&'a [Rel]> },
 }
 
 pub(crate) enum LightVersion<'a> {
@@ -1399,7 +1542,7 @@ impl Crit<'_> {
             Crit::Light { version: LightVersion::Any, .. } => CritVersion::Any,
             Crit::Light { version: LightVersion::Na, .. } => CritVersion::Na,
             Crit::Light { version: LightVersion::Literal(t), .. } => CritVersion::Literal(Cow::Borrowed(t.as_ref())),
-            Crit::Full(c) => match c.version() {
+            Crit::Full { cpe: c, .. } => match c.version() {
                 Value::Any => CritVersion::Any,
                 Value::Na => CritVersion::Na,
                 v => match v.as_literal() {

@@ -15,11 +15,11 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mamori_vuln::cpe::{Cpe, Value};
 use mamori_vuln::index;
-use mamori_vuln::matcher::{Compiled, DeviceCpe, Found, Hit, Inventory};
+use mamori_vuln::matcher::{Compiled, Decoded, DeviceCpe, Found, Hit, Inventory};
 use mamori_vuln::model::{Configuration, CpeMatch, Node, Operator};
 
 /// splitmix64.
@@ -280,6 +280,27 @@ fn compare(cves: &[(String, Compiled)], sets: Vec<Vec<DeviceCpe>>) -> (usize, us
         }
     }
     eprintln!("index: {n} (set, CVE) hits in {:?}, {tree} of {} CVEs left to their tree", start.elapsed(), cves.len());
+    // As the store matches them: the CVEs one product alone names, product by product, with one
+    // set of buffers (where bounds fall is remembered from CVE to CVE of a product) — the same
+    // as each CVE with buffers of its own.
+    let mut by_group: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, parts) in entries.iter().enumerate() {
+        if let [(g, _)] = parts.as_slice() {
+            by_group.entry(*g).or_default().push(i);
+        }
+    }
+    let mut buffers = Decoded::default();
+    for (&g, of) in &by_group {
+        for &i in of {
+            let part = [(g, entries[i][0].1.as_str())];
+            let (mut rowwise, mut alone) = (Vec::new(), Vec::new());
+            let a = inventory.evaluate_indexed_with(&part, &mut scratch, &mut buffers, &mut rowwise).is_ok();
+            let b = inventory.evaluate_indexed(&part, &mut scratch, &mut alone).is_ok();
+            assert_eq!((a, rowwise), (b, alone), "{}: matched with its product's other CVEs as alone", cves[i].0);
+        }
+    }
+    // In CVE order (products alternate), also with one set of buffers.
+    let mut buffers = Decoded::default();
     let mut indexed = 0;
     let (mut pairs, mut hits) = (0, 0);
     let mut by_product: HashMap<(String, String), Vec<usize>> = HashMap::new();
@@ -290,17 +311,15 @@ fn compare(cves: &[(String, Compiled)], sets: Vec<Vec<DeviceCpe>>) -> (usize, us
             }
         }
     }
-    for (id, compiled) in cves {
+    for ((id, compiled), entries) in cves.iter().zip(&entries) {
         let products = compiled.vulnerable_products();
         let candidates: Vec<u32> = products.iter().filter_map(|(v, p)| inventory.product(v, p)).collect();
         let mut found: Vec<Found> = Vec::new();
         inventory.evaluate(compiled, &candidates, &mut scratch, &mut found);
         let fast: HashMap<u32, Hit> = found.iter().map(|f| (f.set, inventory.hit(compiled, f).unwrap())).collect();
-        let entries: Vec<(u32, String)> =
-            index::entries(compiled.configurations()).into_iter().filter_map(|(v, p, e)| Some((inventory.product(&v, &p)?, e))).collect();
         let parts: Vec<(u32, &str)> = entries.iter().map(|(g, e)| (*g, e.as_str())).collect();
         let mut from_index = Vec::new();
-        if inventory.evaluate_indexed(&parts, &mut scratch, &mut from_index).is_ok() {
+        if inventory.evaluate_indexed_with(&parts, &mut scratch, &mut buffers, &mut from_index).is_ok() {
             assert_eq!(from_index, found, "{id}: the index must give what the configurations give\n{parts:?}");
             indexed += 1;
         } else {
