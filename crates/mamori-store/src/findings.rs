@@ -9,7 +9,7 @@
 //! ([`mamori_vuln::matcher`]). Vendor statements (CSAF, VEX) override NVD for the products they
 //! cover; JVN advisories add low-confidence findings for products NVD does not know.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mamori_model::{Detail, Id, SegmentPurpose};
 use mamori_vuln::cpe::Cpe;
@@ -245,11 +245,20 @@ struct Interner {
 impl Interner {
     /// Numbers an id known to be new (the candidate CVEs, distinct): no lookup, no table yet.
     /// None once anything else was interned or looked up: then [`Interner::intern`].
-    fn push_distinct(&mut self, id: &str) -> Option<u32> {
+    fn push_distinct(&mut self, key: u64, id: &str) -> Option<u32> {
         if self.bulk != self.ends.len() || self.bulk_index.get().is_some() {
             return None;
         }
-        self.push(id);
+        if key == u64::MAX {
+            self.text.push_str(id);
+        } else {
+            // Written from the key (the id's text lies far away in memory): the same text, as
+            // only canonical ids have a key.
+            use std::fmt::Write;
+            let _ = write!(self.text, "CVE-{:04}-{:04}", key >> 40, key & ((1 << 40) - 1));
+        }
+        self.ends.push(self.text.len());
+        debug_assert_eq!(self.name(u32::try_from(self.ends.len() - 1).unwrap_or(u32::MAX)), id);
         self.bulk += 1;
         u32::try_from(self.bulk - 1).ok()
     }
@@ -308,9 +317,10 @@ impl Hits {
         hits
     }
 
-    /// Numbers a candidate CVE of the NVD matching, each once and before anything else.
-    fn push_candidate(&mut self, id: &str) -> u32 {
-        match self.vulns.push_distinct(id) {
+    /// Numbers a candidate CVE of the NVD matching (its [`cve_key`] and id), each once and
+    /// before anything else.
+    fn push_candidate(&mut self, key: u64, id: &str) -> u32 {
+        match self.vulns.push_distinct(key, id) {
             Some(v) => {
                 self.by_vuln.push(VulnHits::default());
                 self.compiled.push(None);
@@ -491,10 +501,13 @@ impl Hits {
 fn device_sets(assets: &[MatchAsset]) -> (Vec<Vec<DeviceCpe>>, Vec<Vec<usize>>) {
     let mut sets: Vec<Vec<DeviceCpe>> = Vec::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
-    let mut index: HashMap<Vec<(String, bool)>, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut index: HashMap<Vec<(&Cpe, bool)>, usize, foldhash::fast::RandomState> = HashMap::default();
     for (i, a) in assets.iter().enumerate() {
-        let mut k: Vec<(String, bool)> = a.cpes.iter().map(|d| (d.cpe.to_fs(), d.confirmed)).collect();
-        k.sort();
+        let mut k: Vec<(&Cpe, bool)> = a.cpes.iter().map(|d| (&d.cpe, d.confirmed)).collect();
+        // The same names in any order are the same set.
+        if k.len() > 1 {
+            k.sort_by_cached_key(|(c, confirmed)| (c.to_fs(), *confirmed));
+        }
         let next = sets.len();
         let s = *index.entry(k).or_insert(next);
         if s == next {
@@ -627,16 +640,33 @@ struct Plan<'r> {
 
 impl<'r> Plan<'r> {
     fn new(rows: &'r IndexRows) -> Plan<'r> {
-        // The CVEs several rows name: repeated keys.
-        let mut keys: Vec<u64> = rows.records.iter().map(|r| r.key).collect();
-        keys.sort_unstable();
-        let several: HashSet<u64, foldhash::fast::RandomState> = keys.windows(2).filter_map(|w| if let [a, b] = w { (a == b).then_some(*a) } else { None }).collect();
-        drop(keys);
-        let alone: Vec<bool> = rows.records.iter().map(|r| r.key != u64::MAX && !r.tree && !several.contains(&r.key)).collect();
-        let mut joint: Vec<Located> = rows.records.iter().zip(&alone).filter(|(_, a)| !**a).map(|(r, _)| *r).collect();
-        // Equal keys are equal ids, but for ids without a key (compared as text).
-        let text = |r: &Located| if r.key == u64::MAX { rows.text(r).0 } else { "" };
-        joint.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| text(a).cmp(text(b))).then(a.group.cmp(&b.group)));
+        // The records by CVE (key, then row order): a run of one is a CVE one row alone names.
+        let mut by_key: Vec<(u64, u32)> = rows.records.iter().enumerate().map(|(i, r)| (r.key, u32::try_from(i).unwrap_or(u32::MAX))).collect();
+        by_key.sort_unstable();
+        let mut alone = vec![false; rows.records.len()];
+        let mut joint: Vec<Located> = Vec::new();
+        for run in by_key.chunk_by(|a, b| a.0 == b.0) {
+            let located = |x: &(u64, u32)| rows.records.get(x.1 as usize).copied();
+            match run {
+                [one] if one.0 != u64::MAX && located(one).is_some_and(|r| !r.tree) => {
+                    if let Some(a) = alone.get_mut(one.1 as usize) {
+                        *a = true;
+                    }
+                }
+                _ => {
+                    let from = joint.len();
+                    joint.extend(run.iter().filter_map(located));
+                    let run = joint.get_mut(from..).unwrap_or_default();
+                    // Equal keys are equal ids, but for ids without a key (compared as text).
+                    if run.first().is_some_and(|r| r.key == u64::MAX) {
+                        run.sort_unstable_by(|a, b| rows.text(a).0.cmp(rows.text(b).0).then(a.group.cmp(&b.group)));
+                    } else {
+                        run.sort_unstable_by_key(|r| r.group);
+                    }
+                }
+            }
+        }
+        drop(by_key);
         let mut joint_parts: Vec<(u32, &str)> = Vec::with_capacity(joint.len());
         let mut joint_runs: Vec<CveRun<'_>> = Vec::new();
         for r in &joint {
@@ -693,11 +723,12 @@ fn candidate_pairs(inventory: &Inventory, members: &[Vec<usize>], alone: impl It
     total
 }
 
-/// What one matching thread gave: per candidate CVE matched, its tree when it was matched on
-/// it and its run of `found`; the CVEs whose index entries could not answer, with their parts.
+/// What one matching thread gave: the candidate CVEs matched, sorted by year and number; the
+/// trees they were matched on; the CVEs whose index entries could not answer, with their parts.
 #[derive(Default)]
 struct Evaluated<'r> {
     items: Vec<Item<'r>>,
+    trees: Vec<Option<Compiled>>,
     found: Vec<Found>,
     retry: Vec<Retry<'r>>,
     /// The assets of the device sets in `found`, counted as they are found.
@@ -707,12 +738,13 @@ struct Evaluated<'r> {
 /// A CVE whose index entries could not answer: key, id, parts (product and entry).
 type Retry<'r> = (u64, &'r str, Vec<(u32, &'r str)>);
 
-/// A candidate CVE matched: key, id, its tree when it was matched on it, its run of `found`.
+/// A candidate CVE matched: key, id, its run of `found`, the tree it was matched on (in
+/// `trees`) when it was.
 struct Item<'r> {
     key: u64,
     id: &'r str,
-    compiled: Option<Compiled>,
     run: std::ops::Range<usize>,
+    tree: Option<usize>,
 }
 
 /// A piece of matching work: the CVEs of a row matched with it, or a run of the jointly
@@ -773,7 +805,7 @@ fn evaluate<'r>(
                         if inventory.evaluate_indexed_with(&[(*group, entry)], &mut scratch, &mut buffers, &mut out.found).is_err() {
                             out.retry.push((rec.key, id, vec![(*group, entry)]));
                         } else {
-                            out.items.push(Item { key: rec.key, id, compiled: None, run: start..out.found.len() });
+                            out.items.push(Item { key: rec.key, id, run: start..out.found.len(), tree: None });
                             count(&mut out, start);
                         }
                     }
@@ -784,17 +816,20 @@ fn evaluate<'r>(
                         if let Some(json) = trees.get(c.id) {
                             let compiled = Compiled::new(decode(c.id, json)?);
                             inventory.evaluate(&compiled, &c.groups(), &mut scratch, &mut out.found);
-                            out.items.push(Item { key: c.key, id: c.id, compiled: Some(compiled), run: start..out.found.len() });
+                            out.items.push(Item { key: c.key, id: c.id, run: start..out.found.len(), tree: Some(out.trees.len()) });
+                            out.trees.push(Some(compiled));
                         } else if c.needs_tree() || inventory.evaluate_indexed_with(c.parts, &mut scratch, &mut buffers, &mut out.found).is_err() {
                             out.retry.push((c.key, c.id, c.parts.to_vec()));
                         } else {
-                            out.items.push(Item { key: c.key, id: c.id, compiled: None, run: start..out.found.len() });
+                            out.items.push(Item { key: c.key, id: c.id, run: start..out.found.len(), tree: None });
                         }
                         count(&mut out, start);
                     }
                 }
             }
         }
+        // In order here, on the thread: merged in order by the caller.
+        out.items.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| a.id.cmp(b.id)));
         Ok(out)
     };
     let run = &run;
@@ -949,7 +984,6 @@ impl Store {
             index.insert(id, assets.len());
             assets.push(MatchAsset { id, name, cpes: Vec::new(), internet_facing: int(&facing)? != 0, patient_reachable: false });
         }
-        let mut seen: HashSet<(Id, String), foldhash::fast::RandomState> = HashSet::default();
         let software = self.packed_rows(&["asset_id", "cpe"], "software WHERE cpe IS NOT NULL").await?;
         let suggested = self.packed_rows(&["asset_id", "cpe", "state"], "asset_cpes WHERE state <> 'rejected'").await?;
         for r in software.iter().chain(&suggested) {
@@ -958,8 +992,8 @@ impl Store {
             let confirmed = r.get(2).is_none_or(|state| state == "confirmed");
             let id = int(id)?;
             if let (Some(&i), Ok(cpe)) = (index.get(&id), Cpe::parse(s))
-                && seen.insert((id, cpe.to_fs()))
                 && let Some(a) = assets.get_mut(i)
+                && !a.cpes.iter().any(|d| d.cpe == cpe)
             {
                 a.cpes.push(DeviceCpe::new(cpe, confirmed));
             }
@@ -1239,12 +1273,13 @@ impl Store {
         let t1 = std::time::Instant::now();
         // The index of the products the assets name is read while the inventory is built (the
         // database works on its own thread).
-        let mut products: Vec<(String, String)> =
-            assets.iter().flat_map(|a| a.cpes.iter().filter_map(|d| Some((d.cpe.vendor()?, d.cpe.product()?)))).collect();
+        let mut products: Vec<(&str, &str)> = assets.iter().flat_map(|a| a.cpes.iter().filter_map(DeviceCpe::product_key)).collect();
         products.sort_unstable();
         products.dedup();
+        let products: Vec<(String, String)> = products.into_iter().map(|(v, p)| (v.to_owned(), p.to_owned())).collect();
         let build = tokio::task::spawn_blocking(move || {
             let (sets, members) = device_sets(&assets);
+            tracing::debug!(ms = ms(t1), "match: device sets");
             let inventory = Inventory::new(sets);
             tracing::debug!(ms = ms(t1), "match: inventory built");
             (assets, members, inventory)
@@ -1280,28 +1315,37 @@ impl Store {
             parts.extend(evaluate(&inventory, &set_sizes, (&rows, &[]), &again, &jobs, &trees)?);
         }
         drop(trees);
-        // Each candidate CVE once, by year and number.
-        let mut order: Vec<(u64, &str, usize, usize)> = Vec::new();
-        for (p, part) in parts.iter().enumerate() {
-            order.extend(part.items.iter().enumerate().map(|(k, item)| (item.key, item.id, p, k)));
-        }
-        order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        // Each candidate CVE once, by year and number: the threads' items, each in order, merged.
         let mut hits = Hits::new(members, inventory);
-        hits.vulns.reserve(order.len(), "CVE-2024-12345".len());
-        hits.by_vuln.reserve(order.len());
-        hits.compiled.reserve(order.len());
-        for (_, id, p, k) in order {
-            let Some(item) = parts.get_mut(p).and_then(|part| part.items.get_mut(k)) else { continue };
-            if item.run.start == item.run.end {
+        let total: usize = parts.iter().map(|p| p.items.len()).sum();
+        hits.vulns.reserve(total, "CVE-2024-12345".len());
+        hits.by_vuln.reserve(total);
+        hits.compiled.reserve(total);
+        let mut heads = vec![0usize; parts.len()];
+        loop {
+            let mut next: Option<(usize, &Item<'_>)> = None;
+            for (p, (part, &k)) in parts.iter().zip(&heads).enumerate() {
+                if let Some(item) = part.items.get(k)
+                    && next.is_none_or(|(_, n)| (item.key, item.id) < (n.key, n.id))
+                {
+                    next = Some((p, item));
+                }
+            }
+            let Some((p, item)) = next else { break };
+            let (key, id, run, tree) = (item.key, item.id, item.run.clone(), item.tree);
+            if let Some(k) = heads.get_mut(p) {
+                *k += 1;
+            }
+            if run.start == run.end {
                 continue;
             }
             // Numbered without a lookup: the candidates are distinct.
-            let vuln = hits.push_candidate(id);
-            if let (Some(h), Ok(part), Ok(start), Ok(end)) = (hits.by_vuln.get_mut(vuln as usize), u32::try_from(p), u32::try_from(item.run.start), u32::try_from(item.run.end)) {
+            let vuln = hits.push_candidate(key, id);
+            if let (Some(h), Ok(part), Ok(start), Ok(end)) = (hits.by_vuln.get_mut(vuln as usize), u32::try_from(p), u32::try_from(run.start), u32::try_from(run.end)) {
                 (h.part, h.run) = (part, start..end);
             }
-            if let Some(slot) = hits.compiled.get_mut(vuln as usize) {
-                *slot = item.compiled.take();
+            if let (Some(slot), Some(t)) = (hits.compiled.get_mut(vuln as usize), tree) {
+                *slot = parts.get_mut(p).and_then(|part| part.trees.get_mut(t)).and_then(Option::take);
             }
         }
         tracing::debug!(ms = ms(t2), "match: hits numbered");

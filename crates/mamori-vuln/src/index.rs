@@ -249,10 +249,12 @@ pub(crate) fn decode<'a>(group: u32, entry: &'a str, out: &mut Vec<Criterion<'a>
         let name = match name.split_at_checked(1) {
             Some(("F", criteria)) => Name::Full(criteria),
             Some((part, version)) => {
-                let part: usize = part.parse().map_err(|_| NeedsTree)?;
-                if part > 2 {
-                    return Err(NeedsTree);
-                }
+                let part = match part {
+                    "0" => 0,
+                    "1" => 1,
+                    "2" => 2,
+                    _ => return Err(NeedsTree),
+                };
                 let version = match version {
                     "*" => LightVersion::Any,
                     "-" => LightVersion::Na,

@@ -90,6 +90,11 @@ impl DeviceCpe {
         let part = cpe.values.first().and_then(cpe::Value::as_literal);
         DeviceCpe { cpe, confirmed, key, part }
     }
+
+    /// Vendor and product, when both are literal.
+    pub fn product_key(&self) -> Option<(&str, &str)> {
+        self.key.as_ref().map(|(v, p)| (v.as_str(), p.as_str()))
+    }
 }
 
 /// Why a CVE applies to a device: the configuration and criterion that fired.
@@ -889,18 +894,18 @@ impl Inventory {
     /// merged by the caller beforehand).
     pub fn new(sets: Vec<Vec<DeviceCpe>>) -> Inventory {
         let mut inv = Inventory::default();
-        let mut unit_of: HashMap<(Cpe, bool), u32, foldhash::fast::RandomState> = HashMap::default();
-        let mut unit_cpes: Vec<Cpe> = Vec::new();
+        let mut unit_of: HashMap<(&Cpe, bool), u32, foldhash::fast::RandomState> = HashMap::default();
+        let mut unit_cpes: Vec<&DeviceCpe> = Vec::new();
         for (si, set) in sets.iter().enumerate() {
             let si = u32::try_from(si).unwrap_or(u32::MAX);
             let mut us = Vec::with_capacity(set.len());
             for d in set {
                 let next = u32::try_from(inv.units.len()).unwrap_or(u32::MAX);
-                let u = *unit_of.entry((d.cpe.clone(), d.confirmed)).or_insert(next);
+                let u = *unit_of.entry((&d.cpe, d.confirmed)).or_insert(next);
                 if u == next {
                     inv.units.push(Unit { group: None, sets: Vec::new() });
                     inv.confirmed.push(d.confirmed);
-                    unit_cpes.push(d.cpe.clone());
+                    unit_cpes.push(d);
                 }
                 if let Some(unit) = inv.units.get_mut(u as usize)
                     && unit.sets.last() != Some(&si)
@@ -913,13 +918,20 @@ impl Inventory {
         }
         // Groups and variants.
         let parts = [Value::literal("a"), Value::literal("o"), Value::literal("h")];
-        for (ui, cpe) in unit_cpes.iter().enumerate() {
-            let (Some(vendor), Some(product)) = (cpe.vendor(), cpe.product()) else { continue };
+        for (ui, d) in unit_cpes.iter().enumerate() {
+            let (cpe, Some((vendor, product))) = (&d.cpe, d.product_key()) else { continue };
             let ui = u32::try_from(ui).unwrap_or(u32::MAX);
             let next = u32::try_from(inv.groups.len()).unwrap_or(u32::MAX);
-            let gi = *inv.keys.entry(vendor.clone()).or_default().entry(product.clone()).or_insert(next);
+            let products = match inv.keys.get_mut(vendor) {
+                Some(p) => p,
+                None => inv.keys.entry(vendor.to_owned()).or_default(),
+            };
+            let gi = match products.get(product) {
+                Some(&g) => g,
+                None => *products.entry(product.to_owned()).or_insert(next),
+            };
             if gi == next {
-                inv.groups.push(Group { scheme: version::scheme_for(&vendor, &product), variants: Vec::new(), units: Vec::new() });
+                inv.groups.push(Group { scheme: version::scheme_for(vendor, product), variants: Vec::new(), units: Vec::new() });
             }
             let Some(group) = inv.groups.get_mut(gi as usize) else { continue };
             if let Some(unit) = inv.units.get_mut(ui as usize) {
@@ -1423,7 +1435,13 @@ impl Inventory {
                     };
                     match &cv {
                         CritVersion::Literal(t) => {
-                            if let Some(v) = variant.by_text.get(t.as_ref()).and_then(|&k| variant.versions.get(k as usize)) {
+                            // Most products have a version or two here: comparing them beats hashing.
+                            let v = if variant.versions.len() <= 4 {
+                                variant.versions.iter().find(|v| v.text == t.as_ref())
+                            } else {
+                                variant.by_text.get(t.as_ref()).and_then(|&k| variant.versions.get(k as usize))
+                            };
+                            if let Some(v) = v {
                                 named(v);
                             }
                         }
