@@ -723,25 +723,27 @@ type UnitBest = (Res, u32, u32);
 pub struct Decoded<'a> {
     criteria: Vec<index::Criterion<'a>>,
     records: Vec<index::PlatformRecord<'a>>,
-    places: Places<'a>,
     recurring: Recurring<'a>,
 }
 
-/// What recurs from CVE to CVE of one product, read once while its CVEs are matched: criteria
-/// of the full form, with how they relate to the product's variants; platform nodes (the same
-/// hardware lists follow a vendor's firmware CVEs). None when it cannot be read (the CVE is
-/// left to its tree).
+/// What recurs from CVE to CVE of one product, worked out once while its CVEs are matched and
+/// forgotten when another product comes: where range bounds fall in its sorted versions (a
+/// kernel's CVEs name the same stable releases); criteria of the full form, with how they
+/// relate to its variants; platform nodes (the same hardware lists follow a vendor's firmware
+/// CVEs). None for what cannot be read (the CVE is left to its tree).
 #[derive(Default)]
 struct Recurring<'a> {
     group: u32,
+    places: Places<'a>,
     fulls: HashMap<&'a str, Option<(Cpe, Vec<Rel>)>, foldhash::fast::RandomState>,
     platforms: HashMap<(&'a str, usize), Option<Compiled>, foldhash::fast::RandomState>,
 }
 
 impl<'a> Recurring<'a> {
-    /// Forgets what was read for another product.
+    /// The memory of product `group` (emptied when it held another's).
     fn of(&mut self, group: u32) -> &mut Self {
         if self.group != group {
+            self.places.0.clear();
             self.fulls.clear();
             self.platforms.clear();
             self.group = group;
@@ -749,8 +751,14 @@ impl<'a> Recurring<'a> {
         self
     }
 
-    fn full(&mut self, group: u32, criteria: &'a str, inventory: &Inventory) -> Option<(&Cpe, &[Rel])> {
-        let full = self.of(group).fulls.entry(criteria).or_insert_with(|| {
+    /// A criterion of the full form of product `group`, and how it relates to each variant.
+    fn full<'m>(
+        fulls: &'m mut HashMap<&'a str, Option<(Cpe, Vec<Rel>)>, foldhash::fast::RandomState>,
+        group: u32,
+        criteria: &'a str,
+        inventory: &Inventory,
+    ) -> Option<(&'m Cpe, &'m [Rel])> {
+        let full = fulls.entry(criteria).or_insert_with(|| {
             let entry = Entry::new(criteria).filter(|e| e.key.is_some())?;
             let variants = inventory.groups.get(group as usize).map(|g| g.variants.as_slice()).unwrap_or_default();
             let rels = variants.iter().map(|v| full_rel(&entry.cpe, v)).collect();
@@ -761,8 +769,8 @@ impl<'a> Recurring<'a> {
 
     /// The platform record of a configuration (its JSON, its vulnerable node `vn`), as one
     /// configuration to evaluate.
-    fn platform(&mut self, group: u32, json: &'a str, vn: usize) -> Option<&Compiled> {
-        let platform = self.of(group).platforms.entry((json, vn)).or_insert_with(|| {
+    fn platform(&mut self, json: &'a str, vn: usize) -> Option<&Compiled> {
+        let platform = self.platforms.entry((json, vn)).or_insert_with(|| {
             let config = serde_json::from_str::<Configuration>(json).ok().filter(|c| platform_rest(c, vn))?;
             Some(Compiled::new(vec![config]))
         });
@@ -770,60 +778,33 @@ impl<'a> Recurring<'a> {
     }
 }
 
-/// Where range bounds fall in the sorted versions of one product's variants, remembered from
-/// criterion to criterion while that product's CVEs are matched: the same bounds recur (a
-/// kernel's CVEs name the same stable releases), and reading a bound and searching for it cost
-/// more than the lookup.
+/// Where range bounds fall in the sorted versions of one product's variants: (variant, bound)
+/// → the bound's partition of the variant's regular versions and whether it is plain; None
+/// when the bound is not regular under the scheme.
 #[derive(Default)]
-struct Places<'a> {
-    /// The product the places are of (they are forgotten when another one comes).
-    group: u32,
-    /// (variant, bound) → its place, None when the bound is not regular under the scheme.
-    map: HashMap<(u32, &'a str), Option<Place>, foldhash::fast::RandomState>,
-}
+struct Places<'a>(HashMap<(u32, &'a str), Place, foldhash::fast::RandomState>);
 
-/// A bound's place in a variant's sorted regular versions: how many are below it, how many
-/// are not above it; and whether it is plain.
-#[derive(Debug, Clone, Copy)]
-struct Place {
-    below: usize,
-    not_above: usize,
-    plain: bool,
-}
+/// A bound's [`version::partition`] and whether it is plain; None when it is not regular.
+type Place = Option<((usize, usize), bool)>;
 
 impl<'a> Places<'a> {
     /// The run of `versions` (all regular, sorted) inside the range, and whether every bound is
     /// plain, as [`version::Bounds::place`] and [`version::Bounds::plain`] give them. None when a
     /// bound is not regular.
-    fn run(&mut self, group: u32, vi: u32, scheme: Scheme, versions: &[Version], m: &Range<'a>) -> Option<(usize, usize, bool)> {
-        if self.group != group {
-            self.map.clear();
-            self.group = group;
-        }
-        let mut look = |b: &'a str| {
-            *self.map.entry((vi, b)).or_insert_with(|| {
+    fn run(&mut self, vi: u32, scheme: Scheme, versions: &[Version], m: &Range<'a>) -> Option<(usize, usize, bool)> {
+        let mut plain = true;
+        let mut look = |b: Option<&'a str>| -> Option<Option<(usize, usize)>> {
+            let Some(b) = b else { return Some(None) };
+            let (at, p) = (*self.0.entry((vi, b)).or_insert_with(|| {
                 let p = version::Prepared::new(scheme, b);
-                p.is_regular().then(|| Place {
-                    below: versions.partition_point(|v| v.prepared.cmp_regular(&p) == Ordering::Less),
-                    not_above: versions.partition_point(|v| v.prepared.cmp_regular(&p) != Ordering::Greater),
-                    plain: p.plain(),
-                })
-            })
+                p.is_regular().then(|| (version::partition(versions, |v| &v.prepared, &p), p.plain()))
+            }))?;
+            plain &= p;
+            Some(Some(at))
         };
-        let (mut lo, mut hi, mut plain) = (0, versions.len(), true);
-        // (bound, is a start, is inclusive)
-        for (b, start, incl) in [(m.start_incl, true, true), (m.start_excl, true, false), (m.end_incl, false, true), (m.end_excl, false, false)] {
-            let Some(b) = b else { continue };
-            let p = look(b)?;
-            plain &= p.plain;
-            match (start, incl) {
-                (true, true) => lo = lo.max(p.below),
-                (true, false) => lo = lo.max(p.not_above),
-                (false, true) => hi = hi.min(p.not_above),
-                (false, false) => hi = hi.min(p.below),
-            }
-        }
-        Some((lo, hi.max(lo), plain))
+        let bounds = [look(m.start_incl)?, look(m.start_excl)?, look(m.end_incl)?, look(m.end_excl)?];
+        let (lo, hi) = version::run_between(versions.len(), bounds);
+        Some((lo, hi, plain))
     }
 }
 
@@ -1101,7 +1082,7 @@ impl Inventory {
     pub fn evaluate_indexed_with<'a>(&self, parts: &[(u32, &'a str)], scratch: &mut Scratch, buffers: &mut Decoded<'a>, out: &mut Vec<Found>) -> Result<(), index::NeedsTree> {
         buffers.criteria.clear();
         buffers.records.clear();
-        let Decoded { criteria, records, places, recurring } = buffers;
+        let Decoded { criteria, records, recurring } = buffers;
         for &(g, entry) in parts {
             index::decode(g, entry, criteria, records)?;
         }
@@ -1124,6 +1105,8 @@ impl Inventory {
             let n = rest.iter().take_while(|c| c.configuration == ci).count();
             let (now, later) = rest.split_at(n);
             for c in now {
+                // What the product's earlier CVEs worked out (fields borrowed apart below).
+                recurring.of(c.group);
                 let crit = match &c.name {
                     index::Name::Light { part, version } => Crit::Light {
                         part: *part,
@@ -1133,7 +1116,7 @@ impl Inventory {
                             LightVersion::Literal(t) => LightVersion::Literal(Cow::Borrowed(t.as_ref())),
                         },
                     },
-                    index::Name::Full(text) => match recurring.full(c.group, text, self) {
+                    index::Name::Full(text) => match Recurring::full(&mut recurring.fulls, c.group, text, self) {
                         Some((cpe, rels)) => Crit::Full { cpe: Cow::Borrowed(cpe), rels: Some(rels) },
                         None => {
                             self.abandon(scratch);
@@ -1141,14 +1124,14 @@ impl Inventory {
                         }
                     },
                 };
-                self.fire(c.group, &crit, &c.range, (c.node, c.index), Some(&mut *places), scratch);
+                self.fire(c.group, &crit, &c.range, (c.node, c.index), Some(&mut recurring.places), scratch);
             }
             // The platform nodes (each product of the vulnerable node carries them) are read
             // only when a name met the node.
             match records.iter().find(|r| r.0 == ci) {
                 Some(_) if scratch.touched_units.is_empty() => {}
                 Some(&(_, vn, json)) => {
-                    let Some(platform) = recurring.platform(first.group, json, vn) else {
+                    let Some(platform) = recurring.of(first.group).platform(json, vn) else {
                         self.abandon(scratch);
                         return Err(index::NeedsTree);
                     };
@@ -1326,7 +1309,7 @@ impl Inventory {
     /// `gi`: keeps, per device name it holds for, the best criterion so far.
     fn fire<'a>(&self, gi: u32, crit: &Crit<'_>, range: &Range<'a>, (ni, mi): (u32, u32), places: Option<&mut Places<'a>>, scratch: &mut Scratch) {
         let Some(group) = self.groups.get(gi as usize) else { return };
-        self.criterion(range, (gi, group), crit, places, |u, res| {
+        self.criterion(range, group, crit, places, |u, res| {
             let Some(&confirmed) = self.confirmed.get(u as usize) else { return };
             let res = res.for_unit(confirmed);
             let Some(slot) = scratch.unit_best.get_mut(u as usize) else { return };
@@ -1341,10 +1324,10 @@ impl Inventory {
         });
     }
 
-    /// One criterion against the variants of its product (`gi`): `fire(unit, truth)` for every
-    /// device name it holds or may hold for. Where bounds fall is remembered in `places` when
-    /// given.
-    fn criterion<'a>(&self, m: &Range<'a>, (gi, group): (u32, &Group), crit: &Crit<'_>, mut places: Option<&mut Places<'a>>, mut fire: impl FnMut(u32, Res)) {
+    /// One criterion against the variants of its product: `fire(unit, truth)` for every device
+    /// name it holds or may hold for. Where bounds fall is remembered in `places` (the
+    /// product's) when given.
+    fn criterion<'a>(&self, m: &Range<'a>, group: &Group, crit: &Crit<'_>, mut places: Option<&mut Places<'a>>, mut fire: impl FnMut(u32, Res)) {
         let ranged = m.any();
         let mut bounds: Option<version::Bounds> = None;
         let unknown = Res::maybe(Confidence::VendorProduct, CAV_VERSION_UNKNOWN);
@@ -1394,7 +1377,7 @@ impl Inventory {
                 CritVersion::Any
                     if variant.regular == variant.versions.len()
                         && let Some(places) = places.as_deref_mut()
-                        && let Some((lo, hi, plain)) = places.run(gi, u32::try_from(vi).unwrap_or(u32::MAX), scheme, &variant.versions, m) =>
+                        && let Some((lo, hi, plain)) = places.run(u32::try_from(vi).unwrap_or(u32::MAX), scheme, &variant.versions, m) =>
                 {
                     // Regular versions only, and regular bounds: one run, placed before.
                     for v in variant.versions.get(lo..hi).unwrap_or_default() {

@@ -359,24 +359,25 @@ impl Bounds {
     /// The run `lo..hi` of `sorted` (regular versions in [`Prepared::cmp_regular`] order, via
     /// `get`) inside the range, by binary search. Only for regular bounds.
     pub fn place<T>(&self, sorted: &[T], get: impl Fn(&T) -> &Prepared) -> (usize, usize) {
-        let below = |b: &Prepared| sorted.partition_point(|x| get(x).cmp_regular(b) == Ordering::Less);
-        let not_above = |b: &Prepared| sorted.partition_point(|x| get(x).cmp_regular(b) != Ordering::Greater);
-        let mut lo = 0;
-        let mut hi = sorted.len();
-        if let Some(b) = &self.start_incl {
-            lo = lo.max(below(b));
-        }
-        if let Some(b) = &self.start_excl {
-            lo = lo.max(not_above(b));
-        }
-        if let Some(b) = &self.end_incl {
-            hi = hi.min(not_above(b));
-        }
-        if let Some(b) = &self.end_excl {
-            hi = hi.min(below(b));
-        }
-        (lo, hi.max(lo))
+        let at = |b: &Option<Prepared>| b.as_ref().map(|b| partition(sorted, &get, b));
+        run_between(sorted.len(), [at(&self.start_incl), at(&self.start_excl), at(&self.end_incl), at(&self.end_excl)])
     }
+}
+
+/// Where a regular bound falls in `sorted` (regular versions in [`Prepared::cmp_regular`]
+/// order, via `get`): how many versions are below it, and how many are not above it.
+pub(crate) fn partition<T>(sorted: &[T], get: impl Fn(&T) -> &Prepared, bound: &Prepared) -> (usize, usize) {
+    let below = sorted.partition_point(|x| get(x).cmp_regular(bound) == Ordering::Less);
+    let not_above = sorted.partition_point(|x| get(x).cmp_regular(bound) != Ordering::Greater);
+    (below, not_above)
+}
+
+/// The run `lo..hi` of `len` sorted versions inside a range, from its bounds' [`partition`]s
+/// (start including, start excluding, end including, end excluding; None where absent).
+pub(crate) fn run_between(len: usize, [start_incl, start_excl, end_incl, end_excl]: [Option<(usize, usize)>; 4]) -> (usize, usize) {
+    let lo = [start_incl.map(|p| p.0), start_excl.map(|p| p.1)].into_iter().flatten().max().unwrap_or(0);
+    let hi = [end_incl.map(|p| p.1), end_excl.map(|p| p.0)].into_iter().flatten().min().unwrap_or(len);
+    (lo, hi.max(lo))
 }
 
 #[cfg(test)]
